@@ -1,0 +1,106 @@
+# Build, test and install cachewatch: BPF object + skeleton, agent, tests.
+VERSION ?= 0.1.0
+REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+ARCH ?= x86
+BUILD ?= build
+SAN ?=
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+
+CFLAGS_BASE := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
+	-Iinclude -I$(BUILD) -DCW_VERSION='"$(VERSION)"' -DCW_REVISION='"$(REVISION)"'
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+endif
+CFLAGS ?=
+CFLAGS += $(CFLAGS_BASE)
+LDLIBS := -lbpf -lelf -lz -lmicrohttpd -lyaml -lcrypt -lgnutls -lpthread -lm
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) \
+	-Wall -Werror -Wno-unused-function
+
+USER_SRCS := $(sort $(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+ITEST_SRCS := $(sort $(wildcard tests/integration/*.c))
+ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
+
+.PHONY: all deps vmlinux clean test test-unit test-asan test-integration test-vm test-fuzz fuzz bench tests-bin
+
+all: $(BUILD)/cachewatch cachewatch
+
+cachewatch: $(BUILD)/cachewatch
+	ln -sf $(BUILD)/cachewatch $@
+
+deps:
+	@sh deploy/install-deps.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+$(BUILD)/cachewatch.bpf.o: bpf/cachewatch.bpf.c $(wildcard bpf/*.h) include/cachewatch.h vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/cachewatch.skel.h: $(BUILD)/cachewatch.bpf.o
+	$(BPFTOOL) gen skeleton $< name cachewatch_bpf > $@
+
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/cachewatch.h $(BUILD)/cachewatch.skel.h
+	@mkdir -p $(BUILD)/user
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libcachewatch.a: $(LIB_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/cachewatch: $(BUILD)/user/main.o $(BUILD)/libcachewatch.a
+	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcachewatch.a $(wildcard tests/unit/*.h)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS) -Iuser -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libcachewatch.a $(wildcard tests/integration/*.h)
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS) -Iuser -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/tools/%.c
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS_SAN)
+
+tests-bin: $(BUILD)/cachewatch $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS)
+
+# Everything: unit tests, the same under ASan/UBSan, BPF integration on this
+# kernel, the qemu kernel matrix, and a short fuzz run.
+test:
+	sh tests/run.sh all
+
+test-unit: tests-bin
+	sh tests/run.sh unit
+
+test-asan:
+	sh tests/run.sh asan
+
+test-integration: tests-bin
+	sh tests/run.sh integration
+
+test-vm: tests-bin
+	sh tests/vm/run.sh
+
+test-fuzz:
+	sh tests/run.sh fuzz
+
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} sh tests/run.sh fuzz
+
+bench: tests-bin
+	sh bench/run.sh
+
+clean:
+	rm -rf $(BUILD) build-asan cachewatch

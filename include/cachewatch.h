@@ -1,0 +1,96 @@
+/* Types and limits shared by the BPF programs and the userspace agent. */
+#ifndef CACHEWATCH_H
+#define CACHEWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h> /* the BPF side gets these from vmlinux.h */
+#endif
+
+#define CW_MAX_ROOTS 64        /* watched roots at once (slot ids 0..63) */
+#define CW_MAX_WALK 32         /* hard cap on the d_parent walk */
+#define CW_MAX_GROUP_DEPTH 8   /* deepest group_depth accepted */
+#define CW_HIST_SLOTS 36       /* log2(ns) latency slots; the last one is open-ended */
+#define CW_COMM_LEN 16
+#define CW_GROUP_NAME_MAX 256  /* "a/b/c" relative group path, NUL included */
+#define CW_PATH_MAX 256        /* longest unlink path the tracepoint backend parses */
+#define CW_TOP_WRITERS 10
+
+/* Group keys are FNV-1a 64 hashes of the group's relative path ("" = the root
+ * itself), so a group deleted and recreated under the same name keeps its series,
+ * and the write path (dentry names) and the unlink path (path strings) agree. */
+#define CW_FNV_OFFSET 0xcbf29ce484222325ULL
+#define CW_FNV_PRIME 0x100000001b3ULL
+#define CW_GROUP_ROOT CW_FNV_OFFSET /* hash of "" */
+#define CW_GROUP_OTHER (~0ULL)      /* folded: over max_groups */
+
+/* Watched root, keyed by the kernel's encoding of the device (major<<20|minor). */
+struct cw_root_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct cw_root_val {
+	__u32 id;          /* slot, 0..CW_MAX_ROOTS-1 */
+	__u32 group_depth; /* 0..CW_MAX_GROUP_DEPTH */
+	__u32 max_groups;  /* 0 = unlimited */
+	__u32 pad;
+};
+
+/* Absolute path of a root (FNV-1a of the canonical path in the agent's mount
+ * namespace) -> root key; lets the tracepoint backend attribute unlink("/abs/path"). */
+struct cw_root_path_key {
+	__u64 hash;
+};
+
+struct cw_stats_key {
+	__u64 group; /* FNV-1a of the relative group path, or CW_GROUP_OTHER */
+	__u32 root;  /* root slot */
+	__u32 pad;
+};
+
+/* Per-CPU counters for one (root, group). */
+struct cw_stats {
+	__u64 write_bytes;
+	__u64 writes;       /* every attributed write call, failed ones included */
+	__u64 write_errors; /* negative returns */
+	__u64 lat_sum_ns;
+	__u64 lat_slots[CW_HIST_SLOTS]; /* slot i: [2^i, 2^(i+1)) ns; slot 0 also holds 0 */
+	__u64 unlinks;
+	__u64 unlinked_bytes;
+};
+
+struct cw_group_val {
+	char name[CW_GROUP_NAME_MAX];
+};
+
+struct cw_writer_key {
+	__u32 root;
+	char comm[CW_COMM_LEN];
+};
+
+struct cw_writer_val {
+	__u64 bytes;
+	__u64 writes;
+};
+
+/* Everything the BPF side could not record; exported, never silently lost. */
+enum cw_drop {
+	CW_DROP_STATS_FULL,     /* stats map full: a write or unlink was not counted */
+	CW_DROP_WALK_DEPTH,     /* d_parent walk hit its bound before the fs root */
+	CW_DROP_GROUPS_FULL,    /* group map full: counted under _other instead */
+	CW_DROP_INFLIGHT_FULL,  /* no room to remember a call between entry and exit */
+	CW_DROP_WRITERS_FULL,   /* top-writer map full: writer not ranked (bytes still counted) */
+	CW_DROP_UNLINK_PATH,    /* unlink inside a root whose path could not be resolved */
+	CW_DROP_MAX,
+};
+
+/* Attach backends; the BPF object carries all three sets of programs. */
+enum cw_backend {
+	CW_BACKEND_AUTO,
+	CW_BACKEND_FENTRY,
+	CW_BACKEND_KPROBE,
+	CW_BACKEND_TRACEPOINT,
+};
+
+#endif

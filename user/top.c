@@ -371,6 +371,9 @@ int cmd_top(int argc, char **argv)
 	char err[512];
 	int ndirs = 0, ret;
 
+	/* before loading, so a signal during the (slow) verification still exits cleanly */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	ret = parse_args(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
@@ -397,8 +400,6 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "cachewatch top: %s\n", err);
 		goto cleanup;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	int tty = !o.json && isatty(STDOUT_FILENO);
 	cw_collector_poll(coll);
 	prev = cw_snapbox_get(cw_collector_box(coll));

@@ -1,0 +1,651 @@
+/* Data-plane integration test: real BPF, real files, exact per-directory numbers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include "collector.h"
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "tap.h"
+
+#define WRITERS 4      /* concurrent processes */
+#define ROUNDS 50      /* rounds of the five write calls each */
+
+struct ctx {
+	enum cw_backend backend;
+	const char *expect;
+	char work[PATH_MAX];
+	struct cw_loader *loader;
+	struct cw_collector *coll;
+	char tmpfs[PATH_MAX]; /* a tmpfs root */
+	int ext4_unlink_bytes; /* does the backend see unlinked bytes on tmpfs? */
+};
+
+static void die(const char *what)
+{
+	printf("Bail out! %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* snprintf that refuses to truncate a path silently. */
+static __attribute__((format(printf, 3, 4))) void fmt(char *out, size_t len, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	int n = vsnprintf(out, len, f, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		printf("Bail out! path too long: %s\n", out);
+		exit(1);
+	}
+}
+
+static void mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+
+	fmt(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		die(path);
+}
+
+static void pathf(char *out, const struct ctx *c, const char *rel)
+{
+	fmt(out, PATH_MAX, "%s/%s", c->work, rel);
+}
+
+static const struct cw_dir_snap *find(struct cw_snapshot *s, const char *cache, const char *dir)
+{
+	for (size_t i = 0; s && i < s->ncaches; i++) {
+		if (strcmp(s->caches[i].name, cache))
+			continue;
+		for (size_t j = 0; j < s->caches[i].ndirs; j++)
+			if (!strcmp(s->caches[i].dirs[j].dir, dir))
+				return &s->caches[i].dirs[j];
+	}
+	return NULL;
+}
+
+static struct cw_snapshot *poll_now(struct ctx *c)
+{
+	cw_collector_poll(c->coll);
+	return cw_snapbox_get(cw_collector_box(c->coll));
+}
+
+static void apply(struct ctx *c, struct cw_cache_config *caches, size_t n)
+{
+	char err[256];
+
+	if (cw_collector_apply(c->coll, caches, n, err, sizeof(err))) {
+		printf("Bail out! apply: %s\n", err);
+		exit(1);
+	}
+}
+
+static void cache(struct cw_cache_config *cc, const char *name, const char *path, unsigned depth,
+		  unsigned max_groups)
+{
+	cw_cache_config_defaults(cc);
+	cc->name = (char *)name;
+	cc->path = (char *)path;
+	cc->group_depth = depth;
+	cc->max_groups = max_groups;
+}
+
+/* Every write syscall once per round, with sizes that make each call's share
+ * identifiable: write 100, pwrite64 200, writev 2x150, pwritev 2x200, pwritev2 500. */
+#define BYTES_PER_ROUND (100 + 200 + 300 + 400 + 500)
+#define CALLS_PER_ROUND 5
+
+static void write_all_ways(const char *path)
+{
+	static char buf[512];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		_exit(3);
+	memset(buf, 'x', sizeof(buf));
+	struct iovec two[2] = { { buf, 150 }, { buf, 150 } };
+	struct iovec two2[2] = { { buf, 200 }, { buf, 200 } };
+	struct iovec one[1] = { { buf, 500 } };
+	for (int r = 0; r < ROUNDS; r++) {
+		if (write(fd, buf, 100) != 100 || pwrite(fd, buf, 200, 0) != 200 ||
+		    writev(fd, two, 2) != 300 || pwritev(fd, two2, 2, 0) != 400 ||
+		    pwritev2(fd, one, 1, 0, 0) != 500)
+			_exit(4);
+	}
+	close(fd);
+	_exit(0);
+}
+
+static void run_writers(char paths[][PATH_MAX], int n)
+{
+	pid_t pids[16];
+
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			write_all_ways(paths[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		int st;
+		waitpid(pids[i], &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			tap_diag("writer %d failed (status %d)", i, st);
+	}
+}
+
+static void write_bytes(const char *path, size_t n)
+{
+	char buf[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	memset(buf, 'y', sizeof(buf));
+	if (fd < 0)
+		die(path);
+	while (n) {
+		size_t k = n < sizeof(buf) ? n : sizeof(buf);
+		if (write(fd, buf, k) != (ssize_t)k)
+			die(path);
+		n -= k;
+	}
+	close(fd);
+}
+
+/* Concurrent writers through all five syscalls into nested dirs of two roots. */
+static void test_syscalls_concurrent(struct ctx *c)
+{
+	char r1[PATH_MAX], r2[PATH_MAX], sib[PATH_MAX];
+	char paths[WRITERS + 1][PATH_MAX];
+	struct cw_cache_config cc[2];
+
+	pathf(r1, c, "r1");
+	pathf(r2, c, "r2");
+	pathf(sib, c, "sibling");
+	mkdirs(sib);
+	fmt(paths[0], PATH_MAX, "%s/aa/deep/er/f0", r1);
+	fmt(paths[1], PATH_MAX, "%s/aa/f1", r1);
+	fmt(paths[2], PATH_MAX, "%s/bb/x/f2", r1);
+	fmt(paths[3], PATH_MAX, "%s/cc/f3", r2);
+	fmt(paths[4], PATH_MAX, "%s/unwatched", sib);
+	for (int i = 0; i <= WRITERS; i++) {
+		char d[PATH_MAX];
+		fmt(d, sizeof(d), "%s", paths[i]);
+		*strrchr(d, '/') = 0;
+		mkdirs(d);
+	}
+	cache(&cc[0], "r1", r1, 1, 64);
+	cache(&cc[1], "r2", r2, 1, 64);
+	apply(c, cc, 2);
+	run_writers(paths, WRITERS + 1);
+
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *aa = find(s, "r1", "aa"), *bb = find(s, "r1", "bb"),
+				 *cc3 = find(s, "r2", "cc");
+	tap_ok(aa && bb && cc3, "series r1/aa, r1/bb, r2/cc exist");
+	if (aa && bb && cc3) {
+		tap_eq(aa->write_bytes, 2ull * ROUNDS * BYTES_PER_ROUND, "r1/aa bytes from two concurrent writers, all five syscalls");
+		tap_eq(aa->writes, 2ull * ROUNDS * CALLS_PER_ROUND, "r1/aa write calls");
+		tap_eq(bb->write_bytes, 1ull * ROUNDS * BYTES_PER_ROUND, "r1/bb bytes");
+		tap_eq(bb->writes, 1ull * ROUNDS * CALLS_PER_ROUND, "r1/bb write calls");
+		tap_eq(cc3->write_bytes, 1ull * ROUNDS * BYTES_PER_ROUND, "r2/cc bytes (second root)");
+		tap_eq(aa->write_errors, 0, "no write errors");
+		tap_eq(aa->lat.count, aa->writes, "one latency observation per write");
+		tap_ok(aa->lat.sum_ns > 0, "latency sum is positive");
+	}
+	size_t dirs = 0;
+	for (size_t i = 0; s && i < s->ncaches; i++)
+		dirs += s->caches[i].ndirs;
+	tap_eq(dirs, 3, "the unwatched sibling produced no series");
+	cw_snapshot_put(s);
+}
+
+static void test_write_errors(struct ctx *c)
+{
+	char p[PATH_MAX];
+	pathf(p, c, "r1/aa/f1");
+	int fd = open(p, O_RDONLY);
+	struct cw_snapshot *s0 = poll_now(c);
+	const struct cw_dir_snap *before = find(s0, "r1", "aa");
+	uint64_t e0 = before ? before->write_errors : 0, w0 = before ? before->writes : 0;
+	cw_snapshot_put(s0);
+	for (int i = 0; i < 3; i++)
+		if (write(fd, "z", 1) != -1) /* EBADF: opened read-only */
+			tap_diag("write to a read-only fd succeeded");
+	close(fd);
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *aa = find(s, "r1", "aa");
+	tap_ok(aa && aa->write_errors == e0 + 3 && aa->writes == w0 + 3,
+	       "three failed writes counted as writes and as errors");
+	cw_snapshot_put(s);
+}
+
+/* A file opened before the agent attached, and a file on a mount inside a root. */
+static void test_preopened_and_mounts(struct ctx *c, int preopened_fd)
+{
+	char inner[PATH_MAX], f[PATH_MAX];
+
+	write(preopened_fd, "0123456789", 10);
+	close(preopened_fd);
+	pathf(inner, c, "r1/mnt");
+	mkdirs(inner);
+	if (mount("tmpfs", inner, "tmpfs", 0, "size=1m")) {
+		tap_ok(0, "mount a tmpfs inside a root: %s", strerror(errno));
+		return;
+	}
+	mkdirs(inner);
+	fmt(f, sizeof(f), "%s/x", inner);
+	write_bytes(f, 777);
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *pre = find(s, "r1", "pre");
+	tap_ok(pre && pre->write_bytes == 10, "a file opened before the agent started is counted");
+	tap_ok(!find(s, "r1", "mnt"), "a file on another mount inside a root is not counted");
+	cw_snapshot_put(s);
+	umount2(inner, MNT_DETACH);
+}
+
+static void test_link_and_rename(struct ctx *c)
+{
+	char out[PATH_MAX], in[PATH_MAX], out2[PATH_MAX], in2[PATH_MAX], d[PATH_MAX];
+
+	pathf(out, c, "sibling/hard");
+	pathf(in, c, "r1/ln/hard");
+	pathf(out2, c, "sibling/moved");
+	pathf(in2, c, "r1/mv/moved");
+	pathf(d, c, "r1/ln");
+	mkdirs(d);
+	pathf(d, c, "r1/mv");
+	mkdirs(d);
+	write_bytes(out, 5);
+	if (link(out, in))
+		die("link");
+	write_bytes(in, 300); /* through the link inside the root */
+	write_bytes(out, 7);  /* through the outside name: not the cache's */
+
+	int fd = open(out2, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	write(fd, "abc", 3); /* still outside */
+	if (rename(out2, in2))
+		die("rename");
+	write(fd, "defgh", 5); /* same open file, now inside the root */
+	close(fd);
+
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *ln = find(s, "r1", "ln"), *mv = find(s, "r1", "mv");
+	tap_ok(ln && ln->write_bytes == 300, "writes through a hard link inside the root are counted, not those through the outside name");
+	tap_ok(mv && mv->write_bytes == 5 && mv->writes == 1,
+	       "after a rename into the root, writes through the already open file are counted");
+	cw_snapshot_put(s);
+}
+
+static void test_unlinks(struct ctx *c, const char *cache_name, const char *root, int bytes_seen)
+{
+	char d[PATH_MAX], f[PATH_MAX];
+	const int n = 6;
+	uint64_t want_bytes = 0;
+
+	fmt(d, sizeof(d), "%s/ul", root);
+	mkdirs(d);
+	for (int i = 0; i < n; i++) {
+		fmt(f, sizeof(f), "%s/f%d", d, i);
+		write_bytes(f, 1000 + (size_t)i * 10);
+		want_bytes += 1000 + (uint64_t)i * 10;
+	}
+	/* a second link: removing one name frees nothing */
+	char l1[PATH_MAX], l2[PATH_MAX];
+	fmt(l1, sizeof(l1), "%s/linked", d);
+	fmt(l2, sizeof(l2), "%s/linked2", d);
+	write_bytes(l1, 4000);
+	link(l1, l2);
+	/* absolute, cwd-relative and dirfd-relative forms */
+	for (int i = 0; i < 2; i++) {
+		fmt(f, sizeof(f), "%s/f%d", d, i);
+		unlink(f);
+	}
+	char cwd[PATH_MAX];
+	getcwd(cwd, sizeof(cwd));
+	chdir(d);
+	unlink("f2");
+	unlink("./f3");
+	chdir(cwd);
+	int dfd = open(d, O_RDONLY | O_DIRECTORY);
+	unlinkat(dfd, "f4", 0);
+	unlinkat(dfd, "f5", 0);
+	unlinkat(dfd, "linked", 0);
+	unlinkat(dfd, "no-such-file", 0); /* failed: not counted */
+	close(dfd);
+
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *ul = find(s, cache_name, "ul");
+	tap_eq(ul ? ul->unlinks : 0, (uint64_t)n + 1, "%s: %d unlinks counted (absolute, relative, dirfd), the failed one not", cache_name, n + 1);
+	if (bytes_seen) {
+		tap_eq(ul ? ul->unlinked_bytes : 0, want_bytes, "%s: bytes freed are the sizes of the files whose last link went", cache_name);
+	} else {
+		tap_diag("%s: this backend does not see unlinked bytes on this file system (documented)", cache_name);
+	}
+	cw_snapshot_put(s);
+}
+
+static void test_groups(struct ctx *c)
+{
+	char root[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[3];
+
+	pathf(root, c, "g");
+	for (int i = 0; i < 5; i++) {
+		fmt(f, sizeof(f), "%s/p%d/sub/deeper", root, i);
+		mkdirs(f);
+	}
+	cache(&cc[0], "r1", NULL, 1, 64);
+	pathf(f, c, "r1");
+	cc[0].path = strdup(f);
+	cache(&cc[1], "r2", NULL, 1, 64);
+	pathf(f, c, "r2");
+	cc[1].path = strdup(f);
+	cache(&cc[2], "g", root, 2, 4);
+	apply(c, cc, 3);
+	fmt(f, sizeof(f), "%s/p0/shallow", root);
+	write_bytes(f, 11); /* admits group "p0" first */
+	for (int i = 0; i < 5; i++) {
+		fmt(f, sizeof(f), "%s/p%d/sub/deeper/file", root, i);
+		write_bytes(f, 100 + (size_t)i);
+	}
+	fmt(f, sizeof(f), "%s/top", root);
+	write_bytes(f, 9);
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *p0 = find(s, "g", "p0/sub"), *p2 = find(s, "g", "p2/sub"),
+				 *other = find(s, "g", "_other"), *dot = find(s, "g", "."),
+				 *p0s = find(s, "g", "p0");
+	tap_ok(p0 && p0->write_bytes == 100, "group_depth 2: p0/sub/deeper/file lands in dir=\"p0/sub\"");
+	tap_ok(p2 && p2->write_bytes == 102, "group_depth 2: fourth group has its own series");
+	tap_ok(other && other->write_bytes == 103 + 104, "groups past max_groups fold into _other");
+	tap_ok(dot && dot->write_bytes == 9, "a file directly in the root is dir=\".\"");
+	tap_ok(p0s && p0s->write_bytes == 11, "a file shallower than group_depth is its directory's");
+	uint64_t ngroups = 0;
+	for (size_t i = 0; s && i < s->ncaches; i++)
+		if (!strcmp(s->caches[i].name, "g"))
+			ngroups = s->caches[i].ndirs;
+	tap_eq(ngroups, 4 + 1 + 1, "series: max_groups 4 admitted (p0, p0/sub, p1/sub, p2/sub), plus _other and .");
+	cw_snapshot_put(s);
+	free(cc[0].path);
+	free(cc[1].path);
+}
+
+/* Two roots on different file systems whose inode numbers are the same. */
+static void test_inode_collision(struct ctx *c)
+{
+	char m1[PATH_MAX], m2[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX], f[PATH_MAX];
+	struct stat s1, s2;
+	struct cw_cache_config cc[2];
+
+	pathf(m1, c, "t1");
+	pathf(m2, c, "t2");
+	mkdirs(m1);
+	mkdirs(m2);
+	if (mount("tmpfs", m1, "tmpfs", 0, "size=4m") || mount("tmpfs", m2, "tmpfs", 0, "size=4m")) {
+		tap_ok(0, "mount two tmpfs: %s", strerror(errno));
+		return;
+	}
+	fmt(d1, sizeof(d1), "%s/root", m1);
+	fmt(d2, sizeof(d2), "%s/root", m2);
+	mkdir(d1, 0755);
+	mkdir(d2, 0755);
+	stat(d1, &s1);
+	stat(d2, &s2);
+	tap_ok(s1.st_ino == s2.st_ino && s1.st_dev != s2.st_dev,
+	       "two roots with the same inode number (%llu) on different devices", (unsigned long long)s1.st_ino);
+	cache(&cc[0], "t1", d1, 1, 64);
+	cache(&cc[1], "t2", d2, 1, 64);
+	apply(c, cc, 2);
+	fmt(f, sizeof(f), "%s/x", d1);
+	write_bytes(f, 1234);
+	fmt(f, sizeof(f), "%s/y", d2);
+	write_bytes(f, 55);
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *a = find(s, "t1", "."), *b = find(s, "t2", ".");
+	tap_ok(a && a->write_bytes == 1234, "writes on the first file system go to its root only");
+	tap_ok(b && b->write_bytes == 55, "writes on the second file system go to its root only");
+	cw_snapshot_put(s);
+	/* tmpfs has no dentry tracepoint: unlinks there come from path strings */
+	test_unlinks(c, "t1", d1, c->ext4_unlink_bytes);
+	umount2(m1, MNT_DETACH);
+	umount2(m2, MNT_DETACH);
+}
+
+/* Counters of an unchanged cache continue across a re-apply; a removed and re-added one restarts. */
+static void test_reapply(struct ctx *c)
+{
+	char r1[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[1];
+
+	pathf(r1, c, "r1");
+	cache(&cc[0], "r1", r1, 1, 64);
+	apply(c, cc, 1);
+	struct cw_snapshot *s0 = poll_now(c);
+	const struct cw_dir_snap *a0 = find(s0, "r1", "aa");
+	uint64_t before = a0 ? a0->write_bytes : 0;
+	cw_snapshot_put(s0);
+	fmt(f, sizeof(f), "%s/aa/again", r1);
+	write_bytes(f, 42);
+	apply(c, cc, 1);
+	write_bytes(f, 8);
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *a = find(s, "r1", "aa");
+	tap_ok(before > 0 && a && a->write_bytes == before + 50, "counters of an unchanged cache continue across a re-apply");
+	cw_snapshot_put(s);
+}
+
+#define MAX_IDS 1024
+
+static int is_ours(const char *name)
+{
+	static const char *pfx[] = { "tp_", "tpb_", "fe_", "fx_", "kp_", "krp_" };
+
+	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
+		if (!strncmp(name, pfx[i], strlen(pfx[i])))
+			return 1;
+	return 0;
+}
+
+/* IDs of loaded programs that carry our names. */
+static size_t our_prog_ids(__u32 *ids)
+{
+	__u32 id = 0;
+	size_t n = 0;
+
+	while (!bpf_prog_get_next_id(id, &id) && n < MAX_IDS) {
+		int fd = bpf_prog_get_fd_by_id(id);
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && is_ours(info.name))
+			ids[n++] = id;
+		close(fd);
+	}
+	return n;
+}
+
+static int contains(const __u32 *ids, size_t n, __u32 id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* How many of the given programs are still loaded, and links still use them. */
+static void still_there(const __u32 *ids, size_t n, int *progs, int *links)
+{
+	__u32 now[MAX_IDS], id = 0;
+	size_t m = our_prog_ids(now);
+
+	*progs = 0;
+	*links = 0;
+	for (size_t i = 0; i < n; i++)
+		*progs += contains(now, m, ids[i]);
+	while (!bpf_link_get_next_id(id, &id)) {
+		int fd = bpf_link_get_fd_by_id(id);
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && contains(ids, n, info.prog_id))
+			(*links)++;
+		close(fd);
+	}
+}
+
+/* The real binary, killed: nothing it attached may stay. Other agents may run on
+ * the machine, so only the programs that appeared with this process count. */
+static void test_cleanup_on_signal(struct ctx *c, const char *bin, int sig)
+{
+	__u32 before[MAX_IDS], after[MAX_IDS], mine[MAX_IDS];
+	size_t nb = our_prog_ids(before), nmine = 0;
+	char dir[PATH_MAX];
+	const char *what = sig == SIGKILL ? "SIGKILL" : "SIGTERM";
+
+	pathf(dir, c, "r1");
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(bin, bin, "top", "--json", "--interval", "100ms", "--bpf.attach",
+		      cw_backend_name(c->backend), dir, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300 && !nmine; i++) {
+		usleep(50000);
+		size_t na = our_prog_ids(after);
+		for (size_t k = 0; k < na; k++)
+			if (!contains(before, nb, after[k]))
+				mine[nmine++] = after[k];
+	}
+	/* let it get past loading into its polling loop */
+	usleep(300000);
+	tap_ok(nmine > 0, "cachewatch top attached %zu programs (%s case)", nmine, what);
+	kill(pid, sig);
+	int st;
+	waitpid(pid, &st, 0);
+	if (sig == SIGTERM)
+		tap_ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "cachewatch top exits 0 on SIGTERM (status %d)", st);
+	int progs = 1, links = 1;
+	for (int i = 0; i < 100 && (progs || links); i++) { /* freeing is asynchronous (RCU) */
+		still_there(mine, nmine, &progs, &links);
+		if (progs || links)
+			usleep(50000);
+	}
+	tap_ok(nmine > 0 && progs == 0 && links == 0,
+	       "after %s none of its programs or links remains (%d progs, %d links)", what, progs, links);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "expect-backend", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "bin", required_argument, NULL, 'x' },
+		{ 0 },
+	};
+	struct ctx c = { .backend = CW_BACKEND_AUTO };
+	const char *workdir = NULL, *bin = getenv("CW_BIN");
+	char err[512];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'b':
+			if (cw_backend_parse(optarg, &c.backend))
+				return 2;
+			break;
+		case 'e': c.expect = optarg; break;
+		case 'w': workdir = optarg; break;
+		case 'x': bin = optarg; break;
+		default: return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("CW_DEBUG"))
+		cw_log_setup(CW_LOG_DEBUG, CW_LOG_LOGFMT);
+	fmt(c.work, sizeof(c.work), "%s/cw-dataplane-XXXXXX", workdir ? workdir : "/var/tmp");
+	if (!mkdtemp(c.work))
+		die("mkdtemp");
+	tap_diag("workdir %s", c.work);
+
+	/* opened before the agent attaches; written after */
+	char pre[PATH_MAX];
+	pathf(pre, &c, "r1/pre");
+	mkdirs(pre);
+	strcat(pre, "/early");
+	int prefd = open(pre, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (prefd < 0)
+		die(pre);
+
+	struct cw_loader_opts lo = { .backend = c.backend };
+	if (!tap_ok(cw_loader_open(&lo, &c.loader, err, sizeof(err)) == 0, "load and attach (%s)",
+		    cw_backend_name(c.backend))) {
+		tap_diag("%s", err);
+		return tap_done();
+	}
+	c.backend = cw_loader_backend(c.loader);
+	tap_diag("backend %s", cw_backend_name(c.backend));
+	if (c.expect)
+		tap_ok(!strcmp(c.expect, cw_backend_name(c.backend)), "auto chose %s (expected %s)",
+		       cw_backend_name(c.backend), c.expect);
+	/* fentry/kprobe see every inode at vfs_unlink; tracepoint only through ext4's tracepoint */
+	c.ext4_unlink_bytes = c.backend != CW_BACKEND_TRACEPOINT;
+	if (cw_collector_new(c.loader, 1000, &c.coll))
+		die("collector");
+
+	test_syscalls_concurrent(&c);
+	test_write_errors(&c);
+	test_preopened_and_mounts(&c, prefd);
+	test_link_and_rename(&c);
+	char r1[PATH_MAX];
+	pathf(r1, &c, "r1");
+	test_unlinks(&c, "r1", r1, 1);
+	test_reapply(&c);
+	test_groups(&c);
+	test_inode_collision(&c);
+
+	struct cw_snapshot *s = poll_now(&c);
+	uint64_t drops = 0;
+	for (int d = 0; s && d < CW_DROP_MAX; d++)
+		drops += s->drops[d];
+	tap_eq(drops, 0, "nothing was dropped");
+	cw_snapshot_put(s);
+	cw_collector_free(c.coll);
+	cw_loader_close(c.loader);
+
+	if (bin) {
+		test_cleanup_on_signal(&c, bin, SIGTERM);
+		test_cleanup_on_signal(&c, bin, SIGKILL);
+	} else {
+		tap_ok(0, "CW_BIN or --bin names the cachewatch binary for the signal tests");
+	}
+	char cmd[PATH_MAX + 16];
+	fmt(cmd, sizeof(cmd), "rm -rf '%s'", c.work);
+	if (system(cmd))
+		tap_diag("could not remove %s", c.work);
+	return tap_done();
+}

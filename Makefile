@@ -9,8 +9,7 @@ CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 
-CFLAGS_BASE := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
-	-Iinclude -I$(BUILD) -DCW_VERSION='"$(VERSION)"' -DCW_REVISION='"$(REVISION)"'
+CFLAGS_BASE := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD)
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -31,6 +30,8 @@ ITEST_SRCS := $(sort $(wildcard tests/integration/*.c))
 ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all deps vmlinux clean test test-unit test-asan test-integration test-vm test-fuzz fuzz bench tests-bin
 
@@ -56,6 +57,16 @@ $(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/cachewatch.h $(BUILD)/c
 	@mkdir -p $(BUILD)/user
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Only the files that print the version see it, so a new commit does not
+# rebuild everything; the stamp changes only when the revision does.
+VERSION_OBJS := $(BUILD)/user/main.o $(BUILD)/user/agent.o
+$(VERSION_OBJS): CFLAGS += -DCW_VERSION='"$(VERSION)"' -DCW_REVISION='"$(REVISION)"'
+$(VERSION_OBJS): $(BUILD)/revision.stamp
+$(BUILD)/revision.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(VERSION) $(REVISION)' | cmp -s - $@ || echo '$(VERSION) $(REVISION)' > $@
+FORCE:
+
 $(BUILD)/libcachewatch.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
@@ -74,7 +85,11 @@ $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS_SAN)
 
-tests-bin: $(BUILD)/cachewatch $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS)
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS) -o $@ $<
+
+tests-bin: $(BUILD)/cachewatch $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 # Everything: unit tests, the same under ASan/UBSan, BPF integration on this
 # kernel, the qemu kernel matrix, and a short fuzz run.

@@ -64,8 +64,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (level == LIBBPF_WARN)
-			snprintf(libbpf_last, sizeof(libbpf_last), "%s", line);
+		/* the first warning names the program and the cause; later ones only repeat it */
+		if (level == LIBBPF_WARN && !libbpf_last[0])
+			snprintf(libbpf_last, sizeof(libbpf_last), "%s",
+				 strncmp(line, "libbpf: ", 8) ? line : line + 8);
 		if (level != LIBBPF_DEBUG)
 			cw_debug("libbpf", "detail", line);
 	}
@@ -180,9 +182,9 @@ static void explain(enum cw_backend b, const char *stage, int err, char *buf, si
 		why = " (this kernel has no kprobes)";
 	else if (b == CW_BACKEND_FENTRY && err == -EPERM)
 		why = " (BPF trampolines refused, e.g. by lockdown)";
-	snprintf(buf, len, "%s unavailable on this kernel: %s failed (%s)%s%s%s%s",
+	snprintf(buf, len, "%s unavailable on this kernel: %s failed (%s)%s%s%s%s%s",
 		 cw_backend_name(b), stage, strerror(-err), why, hint,
-		 libbpf_last[0] ? "; libbpf: " : "", libbpf_last);
+		 libbpf_last[0] ? " [libbpf: " : "", libbpf_last, libbpf_last[0] ? "]" : "");
 }
 
 static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,

@@ -33,7 +33,8 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps vmlinux clean test test-unit test-asan test-integration test-vm test-fuzz fuzz bench tests-bin
+
+.PHONY: all deps run vmlinux clean test test-unit test-asan test-integration test-vm test-fuzz fuzz bench tests-bin
 
 all: $(BUILD)/cachewatch cachewatch
 
@@ -53,9 +54,11 @@ $(BUILD)/cachewatch.bpf.o: bpf/cachewatch.bpf.c $(wildcard bpf/*.h) include/cach
 $(BUILD)/cachewatch.skel.h: $(BUILD)/cachewatch.bpf.o
 	$(BPFTOOL) gen skeleton $< name cachewatch_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/cachewatch.h $(BUILD)/cachewatch.skel.h
+$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/cachewatch.h
 	@mkdir -p $(BUILD)/user
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/user/loader.o: $(BUILD)/cachewatch.skel.h
 
 # Only the files that print the version see it, so a new commit does not
 # rebuild everything; the stamp changes only when the revision does.
@@ -93,7 +96,8 @@ tests-bin: $(BUILD)/cachewatch $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS) $(BENCH_B
 
 # Everything: unit tests, the same under ASan/UBSan, BPF integration on this
 # kernel, the qemu kernel matrix, and a short fuzz run.
-test:
+test: deps
+	$(MAKE) all
 	sh tests/run.sh all
 
 test-unit: tests-bin
@@ -116,6 +120,12 @@ fuzz:
 
 bench: tests-bin
 	sh bench/run.sh
+
+# Runs the agent on the embedded default config (the usual cache dirs that exist,
+# report-only) on :9745.
+run: deps
+	$(MAKE) all
+	$(BUILD)/cachewatch run $(ARGS)
 
 clean:
 	rm -rf $(BUILD) build-asan cachewatch

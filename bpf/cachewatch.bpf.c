@@ -16,7 +16,6 @@ char LICENSE[] SEC("license") = "GPL";
 /* Knobs the loader sets before load. */
 const volatile __u32 max_walk = CW_MAX_WALK;
 const volatile __u32 unlink_dentry_arg = 2; /* index of vfs_unlink's dentry argument */
-const volatile __u32 unlink_nargs = 4;      /* vfs_unlink's argument count (fexit ret slot) */
 const volatile __u32 agent_root_dev;        /* the agent's "/" (kernel dev encoding) */
 const volatile __u64 agent_root_ino;
 const volatile __u32 agent_mntns;           /* the agent's mount namespace inode */
@@ -491,14 +490,21 @@ int BPF_PROG(fe_vfs_unlink)
 	return 0;
 }
 
+/* Two exit programs, one per prototype: the verifier refuses to load an argument
+ * slot whose type it does not allow (6.1's 4th, struct inode **), even unused.
+ * The loader keeps the one matching vfs_unlink's BTF. */
 SEC("fexit/vfs_unlink")
-int BPF_PROG(fx_vfs_unlink)
+int BPF_PROG(fx_vfs_unlink3, void *dir, struct dentry *dentry, void *delegated, int ret)
 {
-	__u64 r3 = ctx[3], r4 = ctx[4];
+	unlink_exit_dentry(ret);
+	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+	return 0;
+}
 
-	opaque(r3);
-	opaque(r4);
-	unlink_exit_dentry(unlink_nargs == 3 ? (int)r3 : (int)r4);
+SEC("fexit/vfs_unlink")
+int BPF_PROG(fx_vfs_unlink4, void *ns, void *dir, struct dentry *dentry, void *delegated, int ret)
+{
+	unlink_exit_dentry(ret);
 	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
 	return 0;
 }

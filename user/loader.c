@@ -127,14 +127,12 @@ static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const c
 }
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after. */
-static void set_unlink_layout(struct cachewatch_bpf *skel, const struct btf *btf)
+static unsigned unlink_nargs(const struct btf *btf)
 {
 	int id = btf ? btf__find_by_name_kind(btf, "vfs_unlink", BTF_KIND_FUNC) : -1;
 	const struct btf_type *proto = id > 0 ? btf__type_by_id(btf, btf__type_by_id(btf, id)->type) : NULL;
-	unsigned nargs = proto ? btf_vlen(proto) : 4;
 
-	skel->rodata->unlink_nargs = nargs;
-	skel->rodata->unlink_dentry_arg = nargs == 3 ? 1 : 2;
+	return proto ? btf_vlen(proto) : 4;
 }
 
 static void set_agent_identity(struct cachewatch_bpf *skel)
@@ -162,6 +160,8 @@ static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b, cons
 		int on = !strncmp(name, pfx, strlen(pfx));
 		if (on && !strncmp(name, "tpb_ext4_", 9))
 			on = ext4_tp;
+		if (on && !strncmp(name, "fx_vfs_unlink", 13))
+			on = name[13] - '0' == (int)unlink_nargs(btf);
 		/* vfs_writev may be inlined away; then writev is not seen by this backend. */
 		if (on && strstr(name, "vfs_writev") && btf && !btf_has_func(btf, "vfs_writev")) {
 			cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
@@ -200,7 +200,7 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 		return ret;
 	}
 	skel->rodata->max_walk = max_walk;
-	set_unlink_layout(skel, btf);
+	skel->rodata->unlink_dentry_arg = unlink_nargs(btf) == 3 ? 1 : 2;
 	set_agent_identity(skel);
 	select_programs(skel, b, btf);
 	ret = cachewatch_bpf__load(skel);

@@ -338,7 +338,7 @@ static void print_table(const struct cw_snapshot *prev, const struct cw_snapshot
 	uint64_t drops = 0;
 	for (int d = 0; d < CW_DROP_MAX; d++)
 		drops += s->drops[d];
-	printf("cachewatch top - %s - backend %s - %zu dirs - drops %llu\n\n", when, s->backend,
+	printf("cachewatch top - %s - backend %s - %zu caches - drops %llu\n\n", when, s->backend,
 	       s->ncaches, (unsigned long long)drops);
 	printf("%-40s %-16s %11s %9s %8s %8s %9s %11s  %s\n", "CACHE", "DIR", "WRITE/s", "WRITES/s",
 	       "P50", "P99", "UNLINK/s", "FREED/s", "TOP WRITER");

@@ -295,6 +295,10 @@ static __always_inline int is_regular(struct inode *inode)
 static __always_inline int attribute_file(struct file *f, struct cw_stats_key *key)
 {
 	__u64 fk = (__u64)f;
+
+	/* pipes, sockets and ttys take most write calls: leave before any map lookup */
+	if (!is_regular(BPF_CORE_READ(f, f_inode)))
+		return 0;
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
 	__u64 gen = watch_gen;
 	struct decision *dc = bpf_map_lookup_elem(&decisions, &fk);
@@ -304,8 +308,6 @@ static __always_inline int attribute_file(struct file *f, struct cw_stats_key *k
 			*key = dc->key;
 		return dc->watched;
 	}
-	if (!is_regular(BPF_CORE_READ(f, f_inode)))
-		return 0;
 	struct decision nd = { .dentry = (__u64)d, .gen = gen };
 	nd.watched = attribute_dir(BPF_CORE_READ(d, d_parent), &nd.key);
 	bpf_map_update_elem(&decisions, &fk, &nd, BPF_ANY);

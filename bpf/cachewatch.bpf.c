@@ -574,6 +574,11 @@ int BPF_KRETPROBE(krp_vfs_rename, long ret)
 
 /* ---- tracepoint backend ------------------------------------------------ */
 
+/* Syscall tracepoint records are struct syscall_trace_enter/exit ({ent; int nr;
+ * args[] | ret}), not the generic trace_event_raw_sys_* ({ent; long id; ...}).
+ * The two only line up when trace_entry is 8 bytes; PREEMPT_RT kernels make it
+ * 12, so CO-RE against the right struct is what keeps args[] and ret in place. */
+
 static __always_inline struct file *fd_file(struct task_struct *t, int fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
@@ -587,7 +592,7 @@ static __always_inline struct file *fd_file(struct task_struct *t, int fd)
 	return f;
 }
 
-static __always_inline int tp_write_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int tp_write_enter(struct syscall_trace_enter *ctx)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 
@@ -596,33 +601,33 @@ static __always_inline int tp_write_enter(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_enter_write")
-int tp_enter_write(struct trace_event_raw_sys_enter *ctx) { return tp_write_enter(ctx); }
+int tp_enter_write(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
 SEC("tracepoint/syscalls/sys_enter_pwrite64")
-int tp_enter_pwrite64(struct trace_event_raw_sys_enter *ctx) { return tp_write_enter(ctx); }
+int tp_enter_pwrite64(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
 SEC("tracepoint/syscalls/sys_enter_writev")
-int tp_enter_writev(struct trace_event_raw_sys_enter *ctx) { return tp_write_enter(ctx); }
+int tp_enter_writev(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
 SEC("tracepoint/syscalls/sys_enter_pwritev")
-int tp_enter_pwritev(struct trace_event_raw_sys_enter *ctx) { return tp_write_enter(ctx); }
+int tp_enter_pwritev(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
 SEC("tracepoint/syscalls/sys_enter_pwritev2")
-int tp_enter_pwritev2(struct trace_event_raw_sys_enter *ctx) { return tp_write_enter(ctx); }
+int tp_enter_pwritev2(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
 
 SEC("tracepoint/syscalls/sys_exit_write")
-int tp_exit_write(struct trace_event_raw_sys_exit *ctx) { write_exit(ctx->ret); return 0; }
+int tp_exit_write(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
 SEC("tracepoint/syscalls/sys_exit_pwrite64")
-int tp_exit_pwrite64(struct trace_event_raw_sys_exit *ctx) { write_exit(ctx->ret); return 0; }
+int tp_exit_pwrite64(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
 SEC("tracepoint/syscalls/sys_exit_writev")
-int tp_exit_writev(struct trace_event_raw_sys_exit *ctx) { write_exit(ctx->ret); return 0; }
+int tp_exit_writev(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
 SEC("tracepoint/syscalls/sys_exit_pwritev")
-int tp_exit_pwritev(struct trace_event_raw_sys_exit *ctx) { write_exit(ctx->ret); return 0; }
+int tp_exit_pwritev(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
 SEC("tracepoint/syscalls/sys_exit_pwritev2")
-int tp_exit_pwritev2(struct trace_event_raw_sys_exit *ctx) { write_exit(ctx->ret); return 0; }
+int tp_exit_pwritev2(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
 
 SEC("tracepoint/syscalls/sys_exit_rename")
-int tp_exit_rename(struct trace_event_raw_sys_exit *ctx) { bump_gen(ctx->ret); return 0; }
+int tp_exit_rename(struct syscall_trace_exit *ctx) { bump_gen(ctx->ret); return 0; }
 SEC("tracepoint/syscalls/sys_exit_renameat")
-int tp_exit_renameat(struct trace_event_raw_sys_exit *ctx) { bump_gen(ctx->ret); return 0; }
+int tp_exit_renameat(struct syscall_trace_exit *ctx) { bump_gen(ctx->ret); return 0; }
 SEC("tracepoint/syscalls/sys_exit_renameat2")
-int tp_exit_renameat2(struct trace_event_raw_sys_exit *ctx) { bump_gen(ctx->ret); return 0; }
+int tp_exit_renameat2(struct syscall_trace_exit *ctx) { bump_gen(ctx->ret); return 0; }
 
 static __always_inline void unlink_sys_enter(int dfd, const char *path)
 {
@@ -633,14 +638,14 @@ static __always_inline void unlink_sys_enter(int dfd, const char *path)
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlink")
-int tp_enter_unlink(struct trace_event_raw_sys_enter *ctx)
+int tp_enter_unlink(struct syscall_trace_enter *ctx)
 {
 	unlink_sys_enter(AT_FDCWD, (const char *)ctx->args[0]);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlinkat")
-int tp_enter_unlinkat(struct trace_event_raw_sys_enter *ctx)
+int tp_enter_unlinkat(struct syscall_trace_enter *ctx)
 {
 	if (ctx->args[2] & 0x200) /* AT_REMOVEDIR: a directory, nothing to count */
 		return 0;
@@ -828,9 +833,9 @@ static __always_inline void unlink_sys_exit(long ret)
 }
 
 SEC("tracepoint/syscalls/sys_exit_unlink")
-int tp_exit_unlink(struct trace_event_raw_sys_exit *ctx) { unlink_sys_exit(ctx->ret); return 0; }
+int tp_exit_unlink(struct syscall_trace_exit *ctx) { unlink_sys_exit(ctx->ret); return 0; }
 SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int tp_exit_unlinkat(struct trace_event_raw_sys_exit *ctx) { unlink_sys_exit(ctx->ret); return 0; }
+int tp_exit_unlinkat(struct syscall_trace_exit *ctx) { unlink_sys_exit(ctx->ret); return 0; }
 
 /* ext4 tells us the dentry: exact attribution and bytes freed, like vfs_unlink. */
 SEC("tp_btf/ext4_unlink_enter")

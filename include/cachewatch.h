@@ -82,6 +82,8 @@ enum cw_drop {
 	CW_DROP_INFLIGHT_FULL,  /* no room to remember a call between entry and exit */
 	CW_DROP_WRITERS_FULL,   /* top-writer map full: writer not ranked (bytes still counted) */
 	CW_DROP_UNLINK_PATH,    /* unlink inside a root whose path could not be resolved */
+	CW_DROP_RECURSION,      /* a program run the kernel skipped (bpf_prog_info.recursion_misses),
+				 * e.g. fentry on PREEMPT_RT when two tasks meet on one CPU */
 	CW_DROP_MAX,
 };
 

@@ -453,6 +453,8 @@ static void read_drops(struct cw_collector *c)
 		__u64 raw = 0;
 		for (unsigned i = 0; i < c->ncpus; i++)
 			raw += vals[i];
+		if (d == CW_DROP_RECURSION)
+			raw = cw_loader_recursion_misses(c->loader);
 		c->drops_total[d] += cw_counter_delta(c->drops_last[d], raw);
 		c->drops_last[d] = raw;
 	}

@@ -220,11 +220,26 @@ cleanup:
 	return ret;
 }
 
+bool cw_kernel_is_preempt_rt(void)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/sys/kernel/realtime", "r");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return buf[0] == '1';
+}
+
 int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, char *err,
 		   size_t errlen)
 {
-	static const enum cw_backend order[] = { CW_BACKEND_FENTRY, CW_BACKEND_KPROBE,
-						 CW_BACKEND_TRACEPOINT };
+	static const enum cw_backend order_default[] = { CW_BACKEND_FENTRY, CW_BACKEND_KPROBE,
+							 CW_BACKEND_TRACEPOINT };
+	static const enum cw_backend order_rt[] = { CW_BACKEND_KPROBE, CW_BACKEND_FENTRY,
+						    CW_BACKEND_TRACEPOINT };
 	unsigned max_walk = opts->max_walk ? opts->max_walk : CW_MAX_WALK;
 	struct cachewatch_bpf *skel = NULL;
 	struct btf *btf = NULL;
@@ -249,6 +264,11 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 	if (opts->backend != CW_BACKEND_AUTO) {
 		ret = try_backend(opts->backend, max_walk, btf, &skel, err, errlen);
 	} else {
+		const enum cw_backend *order = order_default;
+		if (cw_kernel_is_preempt_rt()) {
+			order = order_rt;
+			cw_info("PREEMPT_RT kernel: trying kprobe before fentry, whose programs the kernel may skip when tasks preempt each other");
+		}
 		for (size_t i = 0; i < 3; i++) {
 			chosen = order[i];
 			ret = try_backend(chosen, max_walk, btf, &skel, err, errlen);
@@ -289,6 +309,21 @@ void cw_loader_close(struct cw_loader *l)
 enum cw_backend cw_loader_backend(const struct cw_loader *l)
 {
 	return l->backend;
+}
+
+uint64_t cw_loader_recursion_misses(const struct cw_loader *l)
+{
+	struct bpf_program *p;
+	uint64_t n = 0;
+
+	bpf_object__for_each_program(p, l->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
 }
 
 int cw_loader_stats_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.stats); }

@@ -48,6 +48,13 @@ int cw_loader_groups_fd(const struct cw_loader *l);
 int cw_loader_writers_fd(const struct cw_loader *l);
 int cw_loader_drops_fd(const struct cw_loader *l);
 
+/* Program runs the kernel skipped (recursion protection), summed over our
+ * programs; monotonic while the loader lives. */
+uint64_t cw_loader_recursion_misses(const struct cw_loader *l);
+/* PREEMPT_RT kernels run trampoline programs preemptibly, and a second task
+ * entering the same program on that CPU is skipped: auto prefers kprobe there. */
+bool cw_kernel_is_preempt_rt(void);
+
 /* Pure helpers, unit tested. */
 __u32 cw_kernel_dev(uint64_t st_dev);          /* userspace dev_t -> sb->s_dev */
 uint64_t cw_fnv1a(const char *s, size_t len);   /* same hash as the BPF side */

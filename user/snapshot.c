@@ -15,6 +15,7 @@ static const char *drop_names[CW_DROP_MAX] = {
 	[CW_DROP_INFLIGHT_FULL] = "inflight_map_full",
 	[CW_DROP_WRITERS_FULL] = "writers_map_full",
 	[CW_DROP_UNLINK_PATH] = "unlink_path_unresolved",
+	[CW_DROP_RECURSION] = "recursion_miss",
 };
 
 const char *cw_drop_name(enum cw_drop d)

@@ -201,8 +201,23 @@ static void test_syscalls_concurrent(struct ctx *c)
 	struct cw_snapshot *s = poll_now(c);
 	const struct cw_dir_snap *aa = find(s, "r1", "aa"), *bb = find(s, "r1", "bb"),
 				 *cc3 = find(s, "r2", "cc");
+	uint64_t misses = s ? s->drops[CW_DROP_RECURSION] : 0;
 	tap_ok(aa && bb && cc3, "series r1/aa, r1/bb, r2/cc exist");
+	if (misses)
+		tap_diag("the kernel skipped %llu program runs (recursion protection, e.g. "
+			 "fentry on PREEMPT_RT): checking that none went unreported",
+			 (unsigned long long)misses);
 	if (aa && bb && cc3) {
+		uint64_t wcalls = aa->writes + bb->writes + cc3->writes;
+		uint64_t want_calls = 4ull * ROUNDS * CALLS_PER_ROUND;
+		tap_ok(wcalls <= want_calls && wcalls + misses >= want_calls,
+		       "every write call was counted or reported as skipped (%llu counted + %llu skipped, %llu made)",
+		       (unsigned long long)wcalls, (unsigned long long)misses, (unsigned long long)want_calls);
+		if (misses) {
+			tap_diag("exact per-directory checks need a backend without skipped runs");
+			cw_snapshot_put(s);
+			return;
+		}
 		tap_eq(aa->write_bytes, 2ull * ROUNDS * BYTES_PER_ROUND, "r1/aa bytes from two concurrent writers, all five syscalls");
 		tap_eq(aa->writes, 2ull * ROUNDS * CALLS_PER_ROUND, "r1/aa write calls");
 		tap_eq(bb->write_bytes, 1ull * ROUNDS * BYTES_PER_ROUND, "r1/bb bytes");
@@ -631,8 +646,9 @@ int main(int argc, char **argv)
 	struct cw_snapshot *s = poll_now(&c);
 	uint64_t drops = 0;
 	for (int d = 0; s && d < CW_DROP_MAX; d++)
-		drops += s->drops[d];
-	tap_eq(drops, 0, "nothing was dropped");
+		if (d != CW_DROP_RECURSION) /* the kernel's doing; checked against counts above */
+			drops += s->drops[d];
+	tap_eq(drops, 0, "nothing was dropped by the BPF side");
 	cw_snapshot_put(s);
 	cw_collector_free(c.coll);
 	cw_loader_close(c.loader);

@@ -1,0 +1,357 @@
+#!/bin/bash
+# Kernel-matrix test (make test-vm): boot Debian's 6.1 kernels under qemu TCG and run the data-plane tests in each.
+#
+# Environment:
+#   VM_KERNELS    flavours to boot (default "amd64 cloud-amd64 rt-amd64"; "cloud"/"rt" also work)
+#   VM_BACKENDS   payload labels to run (default: all of PAYLOAD below, e.g. "fentry kprobe")
+#   VM_TIMEOUT    seconds per VM before it is killed and failed (default 300)
+#   VM_AGENT      agent binary (default build/cachewatch)
+#   VM_TESTS_DIR  directory holding the build/tests/ programs (default build/tests)
+#   VM_PAYLOAD_FILE  file replacing PAYLOAD (same format), e.g. for debugging
+#   VM_EXTRA_FILES   extra files for the initramfs, space separated SRC[=DEST]
+#   VM_APPEND     extra kernel command line;  VM_MEM (1G), VM_DISK_SIZE (1G);  QEMU binary
+#   CI=true       anything that prevents running is a failure (never a skip)
+# Console logs: build/vm-cache/logs/<flavour>.log. See docs/vm.md.
+
+# The Makefile may start this with sh: switch to bash before any bash syntax is parsed.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+
+# What runs in every VM, one run per line: LABEL COMMAND...  The command runs in /repo (the
+# repository layout: build/cachewatch, build/tests/...), with $W a fresh directory on the VM's
+# ext4 /work. Programs named build/... are copied into the VM. Adding a program is one line.
+# shellcheck disable=SC2016 # $W is expanded inside the VM
+PAYLOAD='
+auto        build/tests/test_dataplane --backend auto --expect-backend "$CW_EXPECT_AUTO" --workdir "$W"
+fentry      build/tests/test_dataplane --backend fentry --workdir "$W"
+kprobe      build/tests/test_dataplane --backend kprobe --workdir "$W"
+tracepoint  build/tests/test_dataplane --backend tracepoint --workdir "$W"
+'
+
+REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+VM_DIR=$REPO_ROOT/tests/vm
+CACHE_DIR=${VM_CACHE_DIR:-$REPO_ROOT/build/vm-cache}
+LOG_DIR=$CACHE_DIR/logs
+VM_KERNELS=${VM_KERNELS:-amd64 cloud-amd64 rt-amd64}
+VM_BACKENDS=${VM_BACKENDS:-}
+VM_TIMEOUT=${VM_TIMEOUT:-300}
+VM_AGENT=${VM_AGENT:-$REPO_ROOT/build/cachewatch}
+VM_TESTS_DIR=${VM_TESTS_DIR:-$REPO_ROOT/build/tests}
+VM_MEM=${VM_MEM:-1G}
+VM_DISK_SIZE=${VM_DISK_SIZE:-1G}
+QEMU=${QEMU:-qemu-system-x86_64}
+CONSOLE_TAIL=40
+DONE_GRACE=15 # seconds qemu may take to power off after @@CW-DONE
+
+QEMU_PID=''
+TMP=''
+LABELS=()
+FLAVOURS=()
+declare -A CELL=() VM_NOTE=()
+TOTAL_PASS=0
+TOTAL_FAIL=0
+BAD_RUNS=0
+
+die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
+log() { printf 'run.sh: %s\n' "$*" >&2; }
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+# Kill the running qemu (its whole process group) and reap it.
+kill_qemu() {
+	[ -n "$QEMU_PID" ] || return 0
+	kill -TERM -- "-$QEMU_PID" 2>/dev/null || kill -TERM "$QEMU_PID" 2>/dev/null || true
+	local _
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$QEMU_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL -- "-$QEMU_PID" 2>/dev/null || true
+	wait "$QEMU_PID" 2>/dev/null || true
+	QEMU_PID=''
+}
+
+cleanup() {
+	kill_qemu
+	[ -z "$TMP" ] || rm -rf "$TMP"
+}
+
+# No qemu: a failure under CI, a loud skip elsewhere.
+check_qemu() {
+	command -v "$QEMU" >/dev/null && return 0
+	if [ "${CI:-}" = true ]; then
+		die "$QEMU not found (CI=true: the VM tests cannot be skipped; install qemu-system-x86)"
+	fi
+	printf '\n*** SKIP: %s not found; the VM kernel-matrix tests did NOT run ***\n\n' "$QEMU" >&2
+	exit 0
+}
+
+# Write the payload (PAYLOAD or VM_PAYLOAD_FILE, filtered by VM_BACKENDS) to $1; set LABELS.
+make_payload() {
+	local src=$PAYLOAD label cmd want
+	if [ -n "${VM_PAYLOAD_FILE:-}" ]; then
+		src=$(cat "$VM_PAYLOAD_FILE") || die "cannot read VM_PAYLOAD_FILE $VM_PAYLOAD_FILE"
+	fi
+	: >"$1"
+	while read -r label cmd; do
+		case $label in '' | '#'*) continue ;; esac
+		if [ -n "$VM_BACKENDS" ] && ! [[ " $VM_BACKENDS " == *" $label "* ]]; then
+			continue
+		fi
+		printf '%s %s\n' "$label" "$cmd" >>"$1"
+		LABELS+=("$label")
+	done <<<"$src"
+	for want in $VM_BACKENDS; do
+		grep -q "^$want " "$1" || die "VM_BACKENDS: no payload run labelled '$want'"
+	done
+	[ ${#LABELS[@]} -gt 0 ] || die "the payload is empty"
+}
+
+# Print the SRC=DEST arguments for mkinitramfs.sh: the agent and every build/... word of the payload.
+payload_files() {
+	local word src
+	[ -f "$VM_AGENT" ] || die "agent binary not found: $VM_AGENT (build it first or set VM_AGENT)"
+	printf '%s=/repo/build/cachewatch\n' "$VM_AGENT"
+	{ grep -o 'build/[^ "'\'']*' "$1" || true; } | sort -u | while read -r word; do
+		[ "$word" = build/cachewatch ] && continue
+		case $word in
+		build/tests/*) src=$VM_TESTS_DIR/${word#build/tests/} ;;
+		*) src=$REPO_ROOT/$word ;;
+		esac
+		[ -f "$src" ] || die "payload program not found: $src (needed for $word)"
+		printf '%s=/repo/%s\n' "$src" "$word"
+	done
+	for word in ${VM_EXTRA_FILES:-}; do
+		printf '%s\n' "$word"
+	done
+}
+
+# One harness at a time per cache: runs share logs and the 2 cores (others wait here).
+take_lock() {
+	command -v flock >/dev/null || return 0
+	exec 9>"$CACHE_DIR/run.lock"
+	flock -n 9 && return 0
+	log "another tests/vm/run.sh is using $CACHE_DIR; waiting for it to finish"
+	flock 9
+}
+
+# Map VM_KERNELS names to flavours; set FLAVOURS.
+pick_flavours() {
+	local k
+	for k in $VM_KERNELS; do
+		case $k in
+		amd64 | *-amd64) FLAVOURS+=("$k") ;;
+		*) FLAVOURS+=("$k-amd64") ;;
+		esac
+	done
+	[ ${#FLAVOURS[@]} -gt 0 ] || die "VM_KERNELS is empty"
+}
+
+# A blank ext4 image for /work in the VM.
+make_disk() {
+	rm -f "$1"
+	truncate -s "$VM_DISK_SIZE" "$1" || die "cannot create disk image $1"
+	mkfs.ext4 -q -F -L cwwork "$1" || die "mkfs.ext4 $1 failed"
+}
+
+# The backend --bpf.attach=auto must choose in flavour $1: kprobe on PREEMPT_RT
+# kernels (fentry programs can be skipped there, see docs/backends.md), else fentry.
+expected_auto() {
+	case $1 in
+	rt-*) echo kprobe ;;
+	*) echo fentry ;;
+	esac
+}
+
+# Boot kernel $2 with initrd $3 and disk $4, console to $5; wait at most VM_TIMEOUT.
+# Sets VM_STATUS (done|timeout|exited) and VM_BOOT_MS / VM_TOTAL_MS.
+boot_vm() {
+	local start t boot_ms='' done_ms=''
+	rm -f "$5"
+	# timeout(1) bounds qemu's life even if this script is SIGKILLed; setsid gives a
+	# process group that kill_qemu can kill as a whole.
+	setsid timeout -s KILL $((VM_TIMEOUT + 60)) \
+		"$QEMU" -accel tcg -cpu max -smp 2 -m "$VM_MEM" -nographic -no-reboot \
+		-kernel "$2" -initrd "$3" \
+		-append "console=ttyS0 panic=-1 CW_EXPECT_AUTO=$(expected_auto "$1") ${VM_APPEND:-}" \
+		-drive "file=$4,format=raw,if=virtio" \
+		-nic none -serial "file:$5" -monitor none \
+		</dev/null >"${5%.log}.qemu.log" 2>&1 &
+	QEMU_PID=$!
+	start=$(now_ms)
+	VM_STATUS=exited
+	while kill -0 "$QEMU_PID" 2>/dev/null; do
+		t=$(($(now_ms) - start))
+		if [ -z "$boot_ms" ] && grep -q 'cw-init: kernel' "$5" 2>/dev/null; then
+			boot_ms=$t
+		fi
+		if [ -z "$done_ms" ] && grep -q '^@@CW-DONE' "$5" 2>/dev/null; then
+			done_ms=$t
+		fi
+		if [ -n "$done_ms" ] && [ $((t - done_ms)) -gt $((DONE_GRACE * 1000)) ]; then
+			log "$1: qemu did not power off ${DONE_GRACE}s after @@CW-DONE; killing it"
+			break
+		fi
+		if [ "$t" -ge $((VM_TIMEOUT * 1000)) ]; then
+			VM_STATUS=timeout
+			break
+		fi
+		sleep 0.2
+	done
+	kill_qemu
+	VM_TOTAL_MS=$(($(now_ms) - start))
+	VM_BOOT_MS=${boot_ms:-}
+	tr -d '\r' <"$5" | grep -q '^@@CW-DONE' && VM_STATUS="done"
+	return 0
+}
+
+# Parse console log $1: print "LABEL began ended rc pass fail plan" per run seen.
+parse_log() {
+	tr -d '\r' <"$1" | awk '
+		/^@@CW-BEGIN / { cur = $2; began[cur] = 1; n++; order[n] = cur; next }
+		/^@@CW-END / { rc = $3; sub(/^rc=/, "", rc); ended[$2] = 1; rcs[$2] = rc; cur = ""; next }
+		cur == "" { next }
+		/^not ok( |$)/ { if ($0 ~ /# *TODO/) pass[cur]++; else fail[cur]++; next }
+		/^ok( |$)/ { pass[cur]++; next }
+		/^1\.\.[0-9]+/ { p = $1; sub(/^1\.\./, "", p); plan[cur] = p + 0; next }
+		END {
+			for (i = 1; i <= n; i++) {
+				l = order[i]
+				printf "%s %d %d %s %d %d %s\n", l, began[l], ended[l], (l in rcs ? rcs[l] : "-"),
+					pass[l], fail[l], (l in plan ? plan[l] : "-")
+			}
+		}'
+}
+
+# Print the console lines of run $2 in log $1 (between its markers).
+run_section() {
+	tr -d '\r' <"$1" | awk -v l="$2" '$0 == "@@CW-BEGIN " l { on = 1 } on { print } on && $1 == "@@CW-END" { exit }'
+}
+
+show_tail() {
+	printf -- '----- last %d console lines of %s (%s) -----\n' "$CONSOLE_TAIL" "$1" "$2"
+	tr -d '\r' <"$2" | tail -n "$CONSOLE_TAIL"
+	printf -- '----- end of console tail -----\n'
+}
+
+# Turn the parsed results of flavour $1 (log $2, VM status $3) into matrix cells.
+record_results() {
+	local flavour=$1 logf=$2 status=$3 label began ended rc pass fail plan cell parsed total
+	parsed=$(parse_log "$logf")
+	for label in "${LABELS[@]}"; do
+		read -r _ began ended rc pass fail plan <<<"$(grep "^$label " <<<"$parsed" | tail -n 1)" || true
+		pass=${pass:-0} fail=${fail:-0} total=$((${pass:-0} + ${fail:-0}))
+		TOTAL_PASS=$((TOTAL_PASS + pass))
+		TOTAL_FAIL=$((TOTAL_FAIL + fail))
+		if [ "${ended:-0}" = 1 ] && [ "$rc" = 0 ] && [ "$fail" = 0 ] && [ "$total" -gt 0 ] &&
+			{ [ "$plan" = - ] || [ "$plan" = "$total" ]; }; then
+			CELL[$flavour/$label]="$pass/$total passed"
+			continue
+		fi
+		BAD_RUNS=$((BAD_RUNS + 1))
+		if [ "${ended:-0}" = 1 ]; then
+			cell="FAILED $pass/$total rc=$rc"
+			[ "$total" -gt 0 ] || cell="FAILED no TAP rc=$rc"
+			[ "$plan" = - ] || [ "$plan" = "$total" ] || cell="$cell plan=$plan"
+		elif [ "$status" = timeout ]; then
+			cell=TIMEOUT
+		elif grep -q 'Kernel panic' "$logf"; then
+			cell=PANIC
+		elif [ "${began:-0}" = 1 ]; then
+			cell="FAILED (VM died mid-run)"
+		else
+			cell="MISSING (no result)"
+		fi
+		CELL[$flavour/$label]=$cell
+		printf -- '----- %s / %s: %s -----\n' "$flavour" "$label" "$cell"
+		run_section "$logf" "$label" | tail -n 60
+	done
+}
+
+# Fetch, build, boot and evaluate one flavour ($1 = "FLAVOUR KREL KROOT").
+run_flavour() {
+	local flavour krel kroot initrd disk logf note files=()
+	read -r flavour krel kroot <<<"$1"
+	initrd=$TMP/$flavour.cpio.gz
+	disk=$TMP/$flavour.img
+	logf=$LOG_DIR/$flavour.log
+	mapfile -t files < <(payload_files "$TMP/payload")
+	log "$flavour: building initramfs for $krel"
+	"$VM_DIR/mkinitramfs.sh" -o "$initrd" -k "$kroot" -r "$krel" -p "$TMP/payload" "${files[@]}" ||
+		die "mkinitramfs.sh failed for $flavour"
+	make_disk "$disk"
+	log "$flavour: booting $krel under TCG (timeout ${VM_TIMEOUT}s, console: $logf)"
+	boot_vm "$flavour" "$kroot/boot/vmlinuz-$krel" "$initrd" "$disk" "$logf"
+	rm -f "$disk"
+	note="boot ${VM_BOOT_MS:-?}ms, total ${VM_TOTAL_MS}ms"
+	if [ "$VM_STATUS" != "done" ]; then
+		note="$note, $(vm_failure "$VM_STATUS" "$logf")"
+		log "$flavour: VM FAILED: $note"
+		show_tail "$flavour" "$logf"
+		BAD_RUNS=$((BAD_RUNS + 1))
+	fi
+	VM_NOTE[$flavour]="$krel ($note)"
+	log "$flavour: $note"
+	record_results "$flavour" "$logf" "$VM_STATUS"
+}
+
+# Describe why VM with status $1 and console $2 did not finish.
+vm_failure() {
+	local err
+	err=$(tr -d '\r' <"$2" | sed -n 's/^@@CW-ERROR //p' | head -n 1)
+	if [ "$1" = timeout ]; then
+		echo "TIMEOUT after ${VM_TIMEOUT}s"
+	elif grep -q 'Kernel panic' "$2"; then
+		echo "KERNEL PANIC: $(grep -m1 'Kernel panic' "$2" | tr -d '\r')"
+	elif [ -n "$err" ]; then
+		echo "init error: $err"
+	else
+		echo "VM exited before finishing (see ${2%.log}.qemu.log)"
+	fi
+}
+
+print_matrix() {
+	local flavour label w=12 row
+	for label in "${LABELS[@]}"; do [ ${#label} -lt $w ] || w=$((${#label} + 2)); done
+	printf '\n== VM kernel matrix ==\n'
+	for flavour in "${FLAVOURS[@]}"; do
+		printf '%-12s %s\n' "$flavour" "${VM_NOTE[$flavour]:-not run}"
+	done
+	printf '\n%-14s' kernel
+	for label in "${LABELS[@]}"; do printf ' | %-22s' "$label"; done
+	printf '\n'
+	for flavour in "${FLAVOURS[@]}"; do
+		row=$(printf '%-14s' "$flavour")
+		for label in "${LABELS[@]}"; do
+			row+=$(printf ' | %-22s' "${CELL[$flavour/$label]:-MISSING}")
+		done
+		printf '%s\n' "$row"
+	done
+	printf '\n'
+	[ "$BAD_RUNS" = 0 ] || printf '%d run(s) or VM(s) failed, timed out or gave no result\n' "$BAD_RUNS"
+	printf '%d passed, %d failed\n' "$TOTAL_PASS" "$TOTAL_FAIL"
+}
+
+main() {
+	local kernels line
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	[[ $VM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "VM_TIMEOUT must be a positive number of seconds"
+	check_qemu
+	command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 not found (install e2fsprogs)"
+	pick_flavours
+	mkdir -p "$LOG_DIR"
+	take_lock
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/cw-vm.XXXXXX")
+	make_payload "$TMP/payload"
+	payload_files "$TMP/payload" >/dev/null # fail early on missing programs
+	kernels=$("$VM_DIR/kernels.sh" "${FLAVOURS[@]}") || die "kernels.sh could not provide kernels: ${FLAVOURS[*]}"
+	while read -r line; do
+		run_flavour "$line"
+	done <<<"$kernels"
+	print_matrix
+	[ "$BAD_RUNS" = 0 ] && [ "$TOTAL_FAIL" = 0 ]
+}
+
+main "$@"

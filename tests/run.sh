@@ -108,8 +108,13 @@ stage_vm() {
 }
 
 stage_fuzz() {
-	[ -x tests/fuzz/run.sh ] || [ -f tests/fuzz/run.sh ] || return 0
-	sh tests/fuzz/run.sh
+	out=$(mktemp)
+	sh tests/fuzz/run.sh >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	count_tap "$out"
+	rm -f "$out"
+	return $rc
 }
 
 run_stage() {

@@ -9,7 +9,7 @@
 int cw_parse_size(const char *s, uint64_t *bytes);
 /* "1s", "250ms", "5m", "1h", "5d", "1h30m" -> milliseconds. */
 int cw_parse_duration_ms(const char *s, uint64_t *ms);
-/* "90%", "12.5%" -> percent as a double in [0, 100]. */
+/* "90%", "12.5%" -> percent as a double in [0, 100]; at most six decimals. */
 int cw_parse_percent(const char *s, double *pct);
 /* Human forms for messages and `top`: "1.5GiB", "1h30m". */
 void cw_format_size(uint64_t bytes, char *buf, size_t len);

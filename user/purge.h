@@ -79,7 +79,7 @@ struct cw_purge_report {
 	bool stopped;                 /* aborted by the stop flag */
 	bool unreachable;             /* the goals could not be met: the rest is protected or too young */
 	uint64_t files_before, bytes_before, apparent_before;
-	uint64_t files_after, bytes_after; /* before minus what went (or would go) */
+	uint64_t files_after, bytes_after, apparent_after; /* before minus what went (or would go) */
 	int64_t oldest_ts_ns;         /* oldest remaining file; INT64_MAX when none */
 	uint64_t goal_size_bytes, goal_free_bytes, goal_files; /* what the limits asked */
 	uint64_t files[CW_PURGE_REASON_MAX];
@@ -92,8 +92,9 @@ struct cw_purge_report {
 	uint64_t fs_free, fs_total;   /* at the start, bytes */
 };
 
-/* Returns 0 (deletion errors are counted in the report, never fatal), or -1
- * with a sentence in err when the root is refused or cannot be opened. */
+/* Returns 0 (deletion errors are counted in the report, never fatal); -1 when
+ * the root cannot be opened, -2 when it is refused (a system or home directory,
+ * a symlink, unwritable...); with a sentence in err. */
 int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, char *err, size_t errlen);
 
 /* ---- The agent's purge engine: triggers and one worker thread per cache. ---- */

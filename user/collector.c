@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "collector.h"
 #include "log.h"
 
@@ -55,22 +56,6 @@ struct cw_collector {
 	__u64 drops_last[CW_DROP_MAX], drops_total[CW_DROP_MAX];
 	double last_dir_check;
 };
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 uint64_t cw_counter_delta(uint64_t last, uint64_t raw)
 {
@@ -560,7 +545,7 @@ static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, do
 		return NULL;
 	s->version = ++c->version;
 	s->mono_seconds = now;
-	s->wall_seconds = now_wall();
+	s->wall_seconds = cw_clock_seconds(CLOCK_REALTIME);
 	s->backend = cw_backend_name(cw_loader_backend(c->loader));
 	s->poll_duration_seconds = took;
 	memcpy(s->drops, c->drops_total, sizeof(s->drops));
@@ -580,7 +565,7 @@ fail:
 
 int cw_collector_poll(struct cw_collector *c)
 {
-	double start = now_mono();
+	double start = cw_clock_seconds(CLOCK_MONOTONIC);
 	int err;
 
 	pthread_mutex_lock(&c->lock);
@@ -595,7 +580,7 @@ int cw_collector_poll(struct cw_collector *c)
 		check_dirs(c, start);
 		c->last_dir_check = start;
 	}
-	double took = now_mono() - start;
+	double took = cw_clock_seconds(CLOCK_MONOTONIC) - start;
 	struct cw_snapshot *s = build_snapshot(c, start, took);
 	pthread_mutex_unlock(&c->lock);
 	if (!s)

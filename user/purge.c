@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
+#include "clock.h"
 #include "log.h"
 #include "purge.h"
 #include "purge_select.h"
@@ -43,13 +44,6 @@ struct run {
 	unsigned logged;
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int64_t stx_ns(const struct statx_timestamp *t)
 {
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
@@ -78,7 +72,7 @@ static bool rate_wait(struct run *r)
 	double rate = r->p->rate_limit;
 	if (rate <= 0 || r->p->dry_run)
 		return !stopping(r);
-	double now = mono_now();
+	double now = cw_clock_seconds(CLOCK_MONOTONIC);
 	if (r->next_slot < now - 0.01)
 		r->next_slot = now - 0.01;
 	r->next_slot += 1.0 / rate;
@@ -90,7 +84,7 @@ static bool rate_wait(struct run *r)
 			d = 0.05;
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(d * 1e9) };
 		nanosleep(&ts, NULL);
-		now = mono_now();
+		now = cw_clock_seconds(CLOCK_MONOTONIC);
 	}
 	return !stopping(r);
 }
@@ -311,7 +305,7 @@ int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, cha
 	clock_gettime(CLOCK_REALTIME, &wall);
 	r.now_ns = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec;
 	rep->start_time = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
-	double t0 = mono_now();
+	double t0 = cw_clock_seconds(CLOCK_MONOTONIC);
 	int open_rc = cw_root_open(o->path, &r.root, err, errlen);
 	if (open_rc != 0)
 		return open_rc;
@@ -325,15 +319,15 @@ int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, cha
 	rep->stopped = walk(&r, pass1_file, false) != 0;
 	cw_selector_plan(r.sel, rep->fs_free, rep->fs_total);
 	fill_before(&r);
-	rep->scan_seconds = mono_now() - t0;
+	rep->scan_seconds = cw_clock_seconds(CLOCK_MONOTONIC) - t0;
 	struct cw_selector_totals t;
 	cw_selector_totals(r.sel, &t);
 	if (rep->stopped || o->scan_only || !t.work)
 		goto done;
-	double t1 = mono_now();
+	double t1 = cw_clock_seconds(CLOCK_MONOTONIC);
 	r.next_slot = t1;
 	rep->stopped = purge_passes(&r) != 0;
-	rep->purge_seconds = mono_now() - t1;
+	rep->purge_seconds = cw_clock_seconds(CLOCK_MONOTONIC) - t1;
 done:
 	fill_after(&r);
 	if (rep->walks > 1)

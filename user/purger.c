@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/statvfs.h>
+#include "clock.h"
 #include "log.h"
 #include "purge.h"
 
@@ -51,20 +52,6 @@ struct cw_purger {
 	size_t n;
 	struct job *retired;          /* jobs of removed caches, reaped when done */
 };
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void cfg_free(struct cw_cache_config *c)
 {
@@ -359,7 +346,7 @@ void cw_purger_tick(struct cw_purger *p, double now, const uint64_t *written, si
 {
 	if (!p)
 		return;
-	double wall = wall_now();
+	double wall = cw_clock_seconds(CLOCK_REALTIME);
 	reap_retired(p, false);
 	for (size_t i = 0; i < p->n; i++)
 		tick_slot(p, &p->slots[i], now, wall, written && i < nwritten ? &written[i] : NULL);
@@ -393,7 +380,7 @@ void cw_purger_free(struct cw_purger *p)
 {
 	if (!p)
 		return;
-	double t0 = mono_now();
+	double t0 = cw_clock_seconds(CLOCK_MONOTONIC);
 	for (size_t i = 0; i < p->n; i++) {
 		retire(p, p->slots[i].job);
 		p->slots[i].job = NULL;
@@ -407,6 +394,6 @@ void cw_purger_free(struct cw_purger *p)
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 	char ms[32];
-	snprintf(ms, sizeof(ms), "%.0f", (mono_now() - t0) * 1000);
+	snprintf(ms, sizeof(ms), "%.0f", (cw_clock_seconds(CLOCK_MONOTONIC) - t0) * 1000);
 	cw_debug("purge engine stopped", "join_ms", ms);
 }

@@ -147,5 +147,9 @@ int main(int argc, char **argv)
 	qsort(lat, (size_t)nj, sizeof(*lat), cmp_double);
 	printf("complete %d/%d p50 %.4f p99 %.4f max %.4f\n", complete, nj, lat[nj / 2], lat[(nj * 99) / 100],
 	       lat[nj - 1]);
+	pthread_barrier_destroy(&go);
+	free(jobs);
+	free(th);
+	free(lat);
 	return complete == nj ? 0 : 1;
 }

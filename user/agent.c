@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "collector.h"
 #include "commands.h"
 #include "config.h"
@@ -73,12 +74,6 @@ struct agent {
 
 /* ---- time --------------------------------------------------------------- */
 
-static double clock_seconds(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- flags -------------------------------------------------------------- */
 
@@ -254,7 +249,7 @@ static struct cw_snapshot *current_snapshot(struct agent *a)
 static int http_metrics(void *ctx, enum cw_expo_format fmt, struct cw_buf *out)
 {
 	struct agent *a = ctx;
-	double t0 = clock_seconds(CLOCK_MONOTONIC);
+	double t0 = cw_clock_seconds(CLOCK_MONOTONIC);
 	struct cw_snapshot *snap = current_snapshot(a);
 	struct cw_purge_stats *purge = NULL;
 	struct cw_procstats proc;
@@ -266,7 +261,7 @@ static int http_metrics(void *ctx, enum cw_expo_format fmt, struct cw_buf *out)
 	int rc = cw_metrics_render(&in, fmt, out);
 	free(purge);
 	cw_snapshot_put(snap);
-	double took = clock_seconds(CLOCK_MONOTONIC) - t0;
+	double took = cw_clock_seconds(CLOCK_MONOTONIC) - t0;
 	pthread_mutex_lock(&a->lock);
 	a->have_scrape = true;
 	a->scrape_seconds = took;
@@ -339,7 +334,7 @@ static int load_config(struct agent *a)
 	if (cw_config_resolve(&a->f.cfg, &a->cfg, err, sizeof(err)) == 0) {
 		a->has_config = a->f.cfg.config_file != NULL;
 		a->last_reload_ok = true;
-		a->last_reload_success_time = clock_seconds(CLOCK_REALTIME);
+		a->last_reload_success_time = cw_clock_seconds(CLOCK_REALTIME);
 		return 0;
 	}
 	fprintf(stderr, "cachewatch run: %s\n", err);
@@ -458,7 +453,7 @@ static int agent_reload(struct agent *a, char *err, size_t errlen)
 	pthread_mutex_lock(&a->lock);
 	a->last_reload_ok = rc == 0;
 	if (rc == 0)
-		a->last_reload_success_time = clock_seconds(CLOCK_REALTIME);
+		a->last_reload_success_time = cw_clock_seconds(CLOCK_REALTIME);
 	pthread_mutex_unlock(&a->lock);
 	if (rc) {
 		cw_config_free(&next);
@@ -516,7 +511,7 @@ static void poll_once(struct agent *a, bool *failing)
 /* Sleeps until the next poll is due, a signal arrives or an HTTP thread wakes us. */
 static void wait_until(struct agent *a, double due, const sigset_t *mask)
 {
-	double left = due - clock_seconds(CLOCK_MONOTONIC);
+	double left = due - cw_clock_seconds(CLOCK_MONOTONIC);
 	if (left <= 0)
 		return;
 	struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
@@ -528,17 +523,30 @@ static void wait_until(struct agent *a, double due, const sigset_t *mask)
 	}
 }
 
+/* Seconds between polls. Purges triggered by bytes written must start within a
+ * second, and they read the bytes from the poll, so with any purging cache the
+ * maps are read at least once a second whatever poll_interval says. */
+static double loop_step(const struct agent *a)
+{
+	double step = (double)a->cfg.poll_interval_ms / 1000.0;
+
+	for (size_t i = 0; i < a->cfg.ncaches && step > 1.0; i++)
+		if (a->cfg.caches[i].purge.enabled)
+			step = 1.0;
+	return step;
+}
+
 static void main_loop(struct agent *a, const sigset_t *mask)
 {
 	bool failing = false;
-	double due = clock_seconds(CLOCK_MONOTONIC);
+	double due = cw_clock_seconds(CLOCK_MONOTONIC);
 	while (!stop_signal) {
 		handle_reloads(a);
-		double now = clock_seconds(CLOCK_MONOTONIC);
+		double now = cw_clock_seconds(CLOCK_MONOTONIC);
 		if (now >= due) {
 			poll_once(a, &failing);
 			purge_tick(a, now);
-			double step = (double)a->cfg.poll_interval_ms / 1000.0;
+			double step = loop_step(a);
 			due += step;
 			if (due <= now) /* a slow poll: skip missed ticks instead of bursting */
 				due = now + step;

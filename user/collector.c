@@ -480,9 +480,14 @@ static void check_dirs(struct cw_collector *c, double now)
 	}
 }
 
+/* By name; a real directory called "_other" sorts after the folded series, so
+ * the folded one always keeps the plain label. */
 static int cmp_dir(const void *a, const void *b)
 {
-	return strcmp(((const struct cw_dir_snap *)a)->dir, ((const struct cw_dir_snap *)b)->dir);
+	const struct cw_dir_snap *x = a, *y = b;
+	int c = strcmp(x->dir, y->dir);
+
+	return c ? c : (int)y->folded - (int)x->folded;
 }
 
 static int cmp_writer(const void *a, const void *b)
@@ -521,6 +526,7 @@ static int snap_cache(const struct cache *k, struct cw_cache_snap *out, double n
 		for (unsigned b = 0; b < CW_HIST_SLOTS; b++)
 			d->lat.count += d->lat.slots[b];
 		d->gone = s->gone_since != 0 && now >= s->gone_since;
+		d->folded = s->group == CW_GROUP_OTHER;
 	}
 	qsort(out->dirs, out->ndirs, sizeof(*out->dirs), cmp_dir);
 	struct cw_writer_snap all[MAX_WRITERS];

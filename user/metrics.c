@@ -253,9 +253,10 @@ static char *sanitized(const char *raw)
 }
 
 /* The snapshot may hold the same dir name twice (a real directory called
- * "_other" next to the folded series). Dirs are sorted, so equal names are
- * adjacent; later ones get "\#2", "\#3", which no sanitized name can contain
- * (sanitized names only carry a backslash as "\xNN"). */
+ * "_other" next to the folded series). Dirs are sorted, equal names adjacent
+ * with the folded series first, so it keeps "_other"; later ones get "\#2",
+ * "\#3", which no sanitized name can contain (sanitized names only carry a
+ * backslash as "\xNN"). */
 static char *dir_label(const struct cw_cache_snap *c, size_t i, unsigned *dup)
 {
 	if (i > 0 && !strcmp(c->dirs[i].dir, c->dirs[i - 1].dir))

@@ -22,6 +22,7 @@ struct cw_dir_snap {
 	uint64_t unlinked_bytes;
 	struct cw_hist lat;
 	bool gone;           /* deleted on disk; kept until the stale TTL runs out */
+	bool folded;         /* the _other series (groups past max_groups), not a directory */
 };
 
 struct cw_writer_snap {

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.." || exit 1
 BIN=${CW_BIN:-build/cachewatch}
 TOOLS=${CW_TESTS:-build/tests}
 T=$(mktemp -d /tmp/cw-agenthttp.XXXXXX)
-n=0
+. tests/lib/tap.sh
 agent=""
 agent2=""
 prom=""
@@ -26,44 +26,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { # check NAME GOT WANT
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi
-}
-note() { echo "# $*"; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-		echo $((20000 + ($$ + ${1:-0}) % 20000))
-}
-
 PORT=$(free_port 1)
 URL=http://127.0.0.1:$PORT
 C=$T/cache
-
-# metric KEY: its value in a fresh text scrape, or "absent"
-metric() {
-	curl -s "$URL/metrics" | awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "absent" : v) }'
-}
-
-# wait_metric KEY WANT [SECONDS]: polls until KEY has WANT; prints the last value
-wait_metric() {
-	i=0
-	while [ $i -lt $((${3:-15} * 10)) ]; do
-		v=$(metric "$1")
-		[ "$v" = "$2" ] && { echo "$v"; return 0; }
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "$v"
-	return 1
-}
-
-check_metric() { # check_metric NAME KEY WANT [SECONDS]
-	got=$(wait_metric "$2" "$3" "${4:-15}")
-	check "$1" "$got" "$3"
-}
 
 wait_ready() { # wait_ready URL: 0 once /-/ready answers 200; prints the codes seen, deduplicated
 	seen=""
@@ -142,7 +107,7 @@ if out=$(promtool check metrics <"$T/m.gz.txt" 2>&1); then ok "promtool check me
 curl -s -D "$T/h.om" -H 'Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5' "$URL/metrics" >"$T/m.om"
 grep -qi '^Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8' "$T/h.om" &&
 	ok "OpenMetrics content type" || not_ok "OpenMetrics content type" "$(cat "$T/h.om")"
-check "OpenMetrics ends with # EOF" "$(tail -n 1 "$T/m.om")" "# EOF"
+check_eq "OpenMetrics ends with # EOF" "$(tail -n 1 "$T/m.om")" "# EOF"
 grep -q '^# UNIT cachewatch_write_bytes bytes$' "$T/m.om" && grep -q '^# TYPE cachewatch_write_bytes counter$' "$T/m.om" &&
 	grep -q '^cachewatch_write_bytes_total{cache="t",dir="g1"} 7005$' "$T/m.om" &&
 	ok "OpenMetrics counter family, unit and _total sample" || not_ok "OpenMetrics counter family, unit and _total sample"
@@ -152,13 +117,13 @@ grep -qi '^Content-Type: text/plain; version=0.0.4; charset=utf-8' "$T/h.txt" &&
 
 # ---- endpoints ----------------------------------------------------------------
 
-check "/-/healthy" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/healthy")" 200
-check "unknown path 404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/nope")" 404
-check "POST /metrics 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/metrics")" 405
+check_eq "/-/healthy" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/healthy")" 200
+check_eq "unknown path 404" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/nope")" 404
+check_eq "POST /metrics 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/metrics")" 405
 curl -s -D "$T/h.405" -o /dev/null -X PUT "$URL/"
 grep -qi '^Allow: GET, HEAD' "$T/h.405" && ok "405 carries Allow" || not_ok "405 carries Allow"
-check "POST /-/reload without lifecycle 404" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/-/reload")" 404
-check "HEAD /metrics" "$(curl -s -o /dev/null -w '%{http_code}' -I "$URL/metrics")" 200
+check_eq "POST /-/reload without lifecycle 404" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/-/reload")" 404
+check_eq "HEAD /metrics" "$(curl -s -o /dev/null -w '%{http_code}' -I "$URL/metrics")" 200
 curl -s "$URL/" >"$T/landing.html"
 grep -q 'href="/metrics"' "$T/landing.html" && grep -q '<td>t</td>' "$T/landing.html" &&
 	ok "landing page links metrics and lists the cache" || not_ok "landing page links metrics and lists the cache"
@@ -203,16 +168,16 @@ wait_pquery() { # wait_pquery EXPR WANT [SECONDS]
 	return 1
 }
 
-check "Prometheus scrapes the agent (up)" "$(wait_pquery 'up{job="cachewatch"}' 1)" 1
-check "Prometheus sees the exact write bytes" \
+check_eq "Prometheus scrapes the agent (up)" "$(wait_pquery 'up{job="cachewatch"}' 1)" 1
+check_eq "Prometheus sees the exact write bytes" \
 	"$(wait_pquery 'cachewatch_write_bytes_total{cache="t",dir="g1"}' 7005 20)" 7005
-check "Prometheus sees the histogram count" \
+check_eq "Prometheus sees the histogram count" \
 	"$(wait_pquery 'cachewatch_write_latency_seconds_count{cache="t",dir="g1"}' 8 10)" 8
 v=$(pquery 'histogram_quantile(0.5, cachewatch_write_latency_seconds_bucket{dir="g1"})')
 case "$v" in none | NaN) not_ok "Prometheus histogram_quantile gives a latency" "got $v" ;;
 *) ok "Prometheus histogram_quantile gives a latency ($v s)" ;; esac
-check "Prometheus sees build_info" "$(wait_pquery 'count(cachewatch_build_info)' 1 10)" 1
-check "Prometheus scraped OpenMetrics (unit-suffixed counter present)" \
+check_eq "Prometheus sees build_info" "$(wait_pquery 'count(cachewatch_build_info)' 1 10)" 1
+check_eq "Prometheus scraped OpenMetrics (unit-suffixed counter present)" \
 	"$(wait_pquery 'cachewatch_unlinked_bytes_total{dir="g1"}' 5 10)" 5
 kill "$prom" 2>/dev/null
 wait "$prom" 2>/dev/null
@@ -225,10 +190,10 @@ dd if=/dev/zero of="$C/g2/x" bs=100 count=1 2>/dev/null
 check_metric "new group g2 appears" 'cachewatch_write_bytes_total{cache="t",dir="g2"}' 100
 rm -rf "$C/g2"
 sleep 1
-check "deleted group keeps its last value within the TTL" \
+check_eq "deleted group keeps its last value within the TTL" \
 	"$(metric 'cachewatch_write_bytes_total{cache="t",dir="g2"}')" 100
 check_metric "deleted group disappears after the TTL" 'cachewatch_write_bytes_total{cache="t",dir="g2"}' absent 15
-check "other groups stay" "$(metric 'cachewatch_write_bytes_total{cache="t",dir="g1"}')" 7005
+check_eq "other groups stay" "$(metric 'cachewatch_write_bytes_total{cache="t",dir="g1"}')" 7005
 
 # ---- 200 concurrent scrapers during heavy writes ----------------------------------
 
@@ -251,7 +216,7 @@ kill "$writer" 2>/dev/null
 wait "$writer" 2>/dev/null
 writer=""
 bad=$(ls "$T/bodies"/*.prom | xargs -P 8 -n 1 sh -c 'promtool check metrics <"$0" >/dev/null 2>&1 || echo "$0"' | wc -l)
-check "all 200 bodies pass promtool check metrics" "$(ls "$T/bodies" | wc -l) bad=$bad" "200 bad=0"
+check_eq "all 200 bodies pass promtool check metrics" "$(ls "$T/bodies" | wc -l) bad=$bad" "200 bad=0"
 grep -q "^cachewatch_write_bytes_total{cache=\"t\",dir=\"heavy\"} [1-9]" "$T/bodies/0.prom" &&
 	ok "heavy writes visible in the scrapes" || not_ok "heavy writes visible in the scrapes"
 
@@ -285,12 +250,12 @@ while [ $i -lt 100 ] && [ "$(curl -sk -o /dev/null -w '%{http_code}' -u prom:s3c
 	i=$((i + 1))
 done
 curl -sk -D "$T/h.401" -o /dev/null "$SURL/metrics"
-check "TLS: no credentials 401" "$(head -n 1 "$T/h.401" | awk '{print $2}')" 401
+check_eq "TLS: no credentials 401" "$(head -n 1 "$T/h.401" | awk '{print $2}')" 401
 grep -qi '^WWW-Authenticate: Basic realm="cachewatch"' "$T/h.401" && ok "401 carries WWW-Authenticate" ||
 	not_ok "401 carries WWW-Authenticate"
-check "TLS: wrong password 401" "$(curl -sk -o /dev/null -w '%{http_code}' -u prom:wrong "$SURL/metrics")" 401
-check "TLS: unknown user 401" "$(curl -sk -o /dev/null -w '%{http_code}' -u nobody:s3cret "$SURL/metrics")" 401
-check "TLS: right credentials 200" "$(curl -sk -o /dev/null -w '%{http_code}' -u prom:s3cret "$SURL/metrics")" 200
+check_eq "TLS: wrong password 401" "$(curl -sk -o /dev/null -w '%{http_code}' -u prom:wrong "$SURL/metrics")" 401
+check_eq "TLS: unknown user 401" "$(curl -sk -o /dev/null -w '%{http_code}' -u nobody:s3cret "$SURL/metrics")" 401
+check_eq "TLS: right credentials 200" "$(curl -sk -o /dev/null -w '%{http_code}' -u prom:s3cret "$SURL/metrics")" 200
 curl -sk -u prom:s3cret "$SURL/metrics" | promtool check metrics >/dev/null 2>&1 && ok "TLS scrape passes promtool" ||
 	not_ok "TLS scrape passes promtool"
 curl -sk --tls-max 1.2 -u prom:s3cret -o /dev/null "$SURL/metrics" 2>/dev/null
@@ -298,7 +263,7 @@ rc=$?
 [ $rc -ne 0 ] && ok "TLS 1.2 handshake refused under min_version TLS13 (curl exit $rc)" ||
 	not_ok "TLS 1.2 handshake refused under min_version TLS13"
 curl -sk --tlsv1.3 -u prom:s3cret -o /dev/null "$SURL/-/healthy" && ok "TLS 1.3 accepted" || not_ok "TLS 1.3 accepted"
-check "plain HTTP on the TLS port fails" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SPORT/metrics")" 000
+check_eq "plain HTTP on the TLS port fails" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SPORT/metrics")" 000
 # timing: a cached successful check must not cost a bcrypt run each time
 t0=$(date +%s%N)
 for i in 1 2 3 4 5 6 7 8 9 10; do curl -sk -o /dev/null -u prom:s3cret "$SURL/-/healthy"; done
@@ -306,7 +271,7 @@ t1=$(date +%s%N)
 note "10 authenticated TLS requests: $(((t1 - t0) / 1000000)) ms"
 kill -TERM "$agent2"
 wait "$agent2"
-check "TLS agent exits 0 on SIGTERM" "$?" 0
+check_eq "TLS agent exits 0 on SIGTERM" "$?" 0
 agent2=""
 
 # ---- startup failures before anything is attached --------------------------------
@@ -331,10 +296,10 @@ startup_fails "key not matching the certificate" "TLS certificate" --web.listen-
 	--web.config.file "$T/web-badkey.yml"
 startup_fails "unreadable web config" "cannot read" --web.listen-address 127.0.0.1:0 --web.config.file "$T/nope.yml"
 "$BIN" run --bogus >/dev/null 2>&1
-check "unknown flag exits 2" "$?" 2
+check_eq "unknown flag exits 2" "$?" 2
 "$BIN" run --web.telemetry-path metrics >"$T/usage.log" 2>&1
 rc=$?
-grep -q -- '--web.telemetry-path' "$T/usage.log" && check "bad telemetry path exits 2 naming the flag" "$rc" 2 ||
+grep -q -- '--web.telemetry-path' "$T/usage.log" && check_eq "bad telemetry path exits 2 naming the flag" "$rc" 2 ||
 	not_ok "bad telemetry path exits 2 naming the flag" "$(cat "$T/usage.log")"
 
 # ---- shutdown --------------------------------------------------------------------
@@ -343,9 +308,9 @@ kill -TERM "$agent"
 i=0
 while kill -0 "$agent" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 wait "$agent"
-check "SIGTERM: exit 0" "$?" 0
+check_eq "SIGTERM: exit 0" "$?" 0
 agent=""
 grep -q 'msg=stopped' "$T/agent.log" && ok "SIGTERM: logged stopped" || not_ok "SIGTERM: logged stopped"
-check "SIGTERM: port closed" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/healthy")" 000
+check_eq "SIGTERM: port closed" "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/healthy")" 000
 
-echo "1..$n"
+tap_end

@@ -10,8 +10,7 @@ T=$(mktemp -d /tmp/cw-reload.XXXXXX)
 PORT=$((20000 + $$ % 20000))
 URL=http://127.0.0.1:$PORT
 pid=""
-n=0
-failed=0
+. tests/lib/tap.sh
 
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -19,31 +18,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-
-# metric NAME_WITH_LABELS: its value in the current scrape, or "absent"
-metric() {
-	curl -s "$URL/metrics" | awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "absent" : v) }'
-}
-
-# wait_metric KEY WANT [SECONDS]: polls until the value is WANT; prints the last value
-wait_metric() {
-	i=0
-	while [ $i -lt $((${3:-10} * 10)) ]; do
-		v=$(metric "$1")
-		[ "$v" = "$2" ] && { echo "$v"; return 0; }
-		sleep 0.1
-		i=$((i + 1))
-	done
-	echo "$v"
-	return 1
-}
-
-# check NAME KEY WANT
-check() {
-	got=$(wait_metric "$2" "$3") && ok "$1" || not_ok "$1" "$2 = $got, want $3"
-}
 
 # writes COUNT files of 4096 bytes into DIR, one write() each
 write_files() {
@@ -82,10 +56,10 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/ready")" = 200 ]; do
 	sleep 0.1
 done
 ok "agent with --config.file becomes ready"
-check "reload metric starts at 1" "$ok_key" 1
+check_metric "reload metric starts at 1" "$ok_key" 1
 
 write_files "$T/a" 10 x
-check "writes into a are counted" "$wa" 40960
+check_metric "writes into a are counted" "$wa" 40960
 
 # Add b by SIGHUP while a writer keeps writing into a.
 write_files "$T/a" 200 y &
@@ -98,19 +72,19 @@ while [ "$(metric "$ts_key")" = "$ts0" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i
 [ "$(metric "$ts_key")" != "$ts0" ] && ok "SIGHUP reload updates the success timestamp" ||
 	not_ok "SIGHUP reload updates the success timestamp" "$(tail -5 "$T/log")"
 write_files "$T/b" 3 z
-check "added cache b starts at zero and counts" "$wb" 12288
+check_metric "added cache b starts at zero and counts" "$wb" 12288
 
 # A bad file keeps everything running.
 printf 'caches:\n  - name: a\n    path: %s/a\n    purge: {max_size: 5GG}\n' "$T" >"$T/c.yml"
 kill -HUP "$pid"
-check "bad file: last_reload_successful 0" "$ok_key" 0
+check_metric "bad file: last_reload_successful 0" "$ok_key" 0
 grep -q 'reload failed; keeping the running configuration.*5GG' "$T/log" &&
 	ok "bad file: the reason is logged" || not_ok "bad file: the reason is logged" "$(tail -3 "$T/log")"
 write_files "$T/b" 1 w
-check "bad file: b is still watched" "$wb" 16384
+check_metric "bad file: b is still watched" "$wb" 16384
 
 wait "$writer"
-check "a's counter continued exactly across reloads" "$wa" $((210 * 4096))
+check_metric "a's counter continued exactly across reloads" "$wa" $((210 * 4096))
 
 # POST /-/reload: bad file answers an error, good file 200.
 code=$(curl -s -o "$T/body" -w '%{http_code}' -X POST "$URL/-/reload")
@@ -121,10 +95,10 @@ code=$(curl -s -o "$T/body" -w '%{http_code}' -X POST "$URL/-/reload")
 config "$B1"
 code=$(curl -s -o "$T/body" -w '%{http_code}' -X POST "$URL/-/reload")
 [ "$code" = 200 ] && ok "POST /-/reload with a good file: 200" || not_ok "POST /-/reload with a good file: 200" "code $code: $(cat "$T/body")"
-check "good reload: last_reload_successful 1" "$ok_key" 1
-check "removed cache a disappears" "$wa" absent
+check_metric "good reload: last_reload_successful 1" "$ok_key" 1
+check_metric "removed cache a disappears" "$wa" absent
 write_files "$T/b/sub" 2 v
-check "changed cache b gets per-directory series" 'cachewatch_write_bytes_total{cache="b",dir="sub"}' 8192
+check_metric "changed cache b gets per-directory series" 'cachewatch_write_bytes_total{cache="b",dir="sub"}' 8192
 
 kill -HUP "$pid" 2>/dev/null
 sleep 0.3
@@ -135,5 +109,4 @@ rc=$?
 pid=""
 [ "$rc" -eq 0 ] && ok "agent exits 0 on SIGTERM" || not_ok "agent exits 0 on SIGTERM" "exit $rc"
 
-echo "1..$n"
-exit $failed
+tap_end

@@ -1,0 +1,51 @@
+# Shared by the shell integration tests (sourced from the repository root): TAP
+# output, free ports, and reading metrics from a running agent at $URL.
+n=0
+failed=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+# not_ok NAME [DIAGNOSTIC LINE]...
+not_ok() {
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	shift
+	for l in "$@"; do echo "# $l"; done
+}
+note() { echo "# $*"; }
+# check_eq NAME GOT WANT
+check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
+# tap_end: the plan line; fails when any check failed
+tap_end() {
+	echo "1..$n"
+	[ "$failed" -eq 0 ]
+}
+
+# free_port [SALT]: a TCP port on 127.0.0.1 nobody listens on right now
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
+		echo $((20000 + ($$ + ${1:-0}) % 20000))
+}
+
+# metric KEY: its value in a fresh text scrape of $URL, or "absent"
+metric() {
+	curl -s "$URL/metrics" | awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "absent" : v) }'
+}
+
+# wait_metric KEY WANT [SECONDS]: polls until KEY has WANT; prints the last value
+wait_metric() {
+	i=0
+	while [ $i -lt $((${3:-15} * 10)) ]; do
+		v=$(metric "$1")
+		[ "$v" = "$2" ] && { echo "$v"; return 0; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$v"
+	return 1
+}
+
+# check_metric NAME KEY WANT [SECONDS]: waits for KEY to reach WANT
+check_metric() {
+	got=$(wait_metric "$2" "$3" "${4:-15}") && ok "$1" || not_ok "$1" "$2 = $got, want $3"
+}

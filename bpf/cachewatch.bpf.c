@@ -5,6 +5,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "cachewatch.h"
+#include "syscall_nrs.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -574,11 +575,10 @@ int BPF_KRETPROBE(krp_vfs_rename, long ret)
 
 /* ---- tracepoint backend ------------------------------------------------ */
 
-/* Syscall tracepoint records are struct syscall_trace_enter/exit ({ent; int nr;
- * args[] | ret}), not the generic trace_event_raw_sys_* ({ent; long id; ...}).
- * The two only line up when trace_entry is 8 bytes; PREEMPT_RT kernels make it
- * 12, so CO-RE against the right struct is what keeps args[] and ret in place. */
-
+/* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
+ * dispatch on its number: measured cheaper than the per-syscall tracepoints,
+ * whose perf-buffer path costs more on both the watched and the unrelated
+ * syscalls (bench/overhead.sh; docs/backends.md). */
 static __always_inline struct file *fd_file(struct task_struct *t, int fd)
 {
 	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
@@ -592,65 +592,12 @@ static __always_inline struct file *fd_file(struct task_struct *t, int fd)
 	return f;
 }
 
-static __always_inline int tp_write_enter(struct syscall_trace_enter *ctx)
-{
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-
-	write_enter(fd_file(t, (int)ctx->args[0]));
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_write")
-int tp_enter_write(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
-SEC("tracepoint/syscalls/sys_enter_pwrite64")
-int tp_enter_pwrite64(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
-SEC("tracepoint/syscalls/sys_enter_writev")
-int tp_enter_writev(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
-SEC("tracepoint/syscalls/sys_enter_pwritev")
-int tp_enter_pwritev(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
-SEC("tracepoint/syscalls/sys_enter_pwritev2")
-int tp_enter_pwritev2(struct syscall_trace_enter *ctx) { return tp_write_enter(ctx); }
-
-SEC("tracepoint/syscalls/sys_exit_write")
-int tp_exit_write(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
-SEC("tracepoint/syscalls/sys_exit_pwrite64")
-int tp_exit_pwrite64(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
-SEC("tracepoint/syscalls/sys_exit_writev")
-int tp_exit_writev(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
-SEC("tracepoint/syscalls/sys_exit_pwritev")
-int tp_exit_pwritev(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
-SEC("tracepoint/syscalls/sys_exit_pwritev2")
-int tp_exit_pwritev2(struct syscall_trace_exit *ctx) { write_exit(ctx->ret); return 0; }
-
-SEC("tracepoint/syscalls/sys_exit_rename")
-int tp_exit_rename(struct syscall_trace_exit *ctx) { bump_gen(ctx->ret); return 0; }
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int tp_exit_renameat(struct syscall_trace_exit *ctx) { bump_gen(ctx->ret); return 0; }
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int tp_exit_renameat2(struct syscall_trace_exit *ctx) { bump_gen(ctx->ret); return 0; }
-
 static __always_inline void unlink_sys_enter(int dfd, const char *path)
 {
 	struct inflight in = { .kind = IF_UNLINK_SYS, .dfd = dfd, .path = (__u64)path };
 	__u64 tid = bpf_get_current_pid_tgid();
 
 	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
-}
-
-SEC("tracepoint/syscalls/sys_enter_unlink")
-int tp_enter_unlink(struct syscall_trace_enter *ctx)
-{
-	unlink_sys_enter(AT_FDCWD, (const char *)ctx->args[0]);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_unlinkat")
-int tp_enter_unlinkat(struct syscall_trace_enter *ctx)
-{
-	if (ctx->args[2] & 0x200) /* AT_REMOVEDIR: a directory, nothing to count */
-		return 0;
-	unlink_sys_enter((int)ctx->args[0], (const char *)ctx->args[1]);
-	return 0;
 }
 
 /* True when absolute paths of this task mean what they mean to the agent. */
@@ -832,11 +779,6 @@ static __always_inline void unlink_sys_exit(long ret)
 	bpf_map_delete_elem(&inflight, &tid);
 }
 
-SEC("tracepoint/syscalls/sys_exit_unlink")
-int tp_exit_unlink(struct syscall_trace_exit *ctx) { unlink_sys_exit(ctx->ret); return 0; }
-SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int tp_exit_unlinkat(struct syscall_trace_exit *ctx) { unlink_sys_exit(ctx->ret); return 0; }
-
 /* ext4 tells us the dentry: exact attribution and bytes freed, like vfs_unlink. */
 SEC("tp_btf/ext4_unlink_enter")
 int BPF_PROG(tpb_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
@@ -849,5 +791,54 @@ SEC("tp_btf/ext4_unlink_exit")
 int BPF_PROG(tpb_ext4_unlink_exit, struct dentry *dentry, int ret)
 {
 	unlink_exit_dentry(ret);
+	return 0;
+}
+
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
+{
+	switch (id) {
+	case NR_write:
+	case NR_pwrite64:
+	case NR_writev:
+	case NR_pwritev:
+	case NR_pwritev2:
+		write_enter(fd_file(bpf_get_current_task_btf(), (int)PT_REGS_PARM1_CORE_SYSCALL(regs)));
+		break;
+	case NR_unlink:
+		unlink_sys_enter(AT_FDCWD, (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs));
+		break;
+	case NR_unlinkat:
+		/* AT_REMOVEDIR: a directory, nothing to count */
+		if (!(PT_REGS_PARM3_CORE_SYSCALL(regs) & 0x200))
+			unlink_sys_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs),
+					 (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+		break;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
+{
+	switch (BPF_CORE_READ(regs, orig_ax)) {
+	case NR_write:
+	case NR_pwrite64:
+	case NR_writev:
+	case NR_pwritev:
+	case NR_pwritev2:
+		write_exit(ret);
+		break;
+	case NR_unlink:
+	case NR_unlinkat:
+		unlink_sys_exit(ret);
+		break;
+	case NR_rename:
+	case NR_renameat:
+	case NR_renameat2:
+		bump_gen(ret);
+		break;
+	}
 	return 0;
 }

@@ -468,6 +468,65 @@ static void test_reapply(struct ctx *c)
 	cw_snapshot_put(s);
 }
 
+static int armed(struct cw_snapshot *s, const char *cache)
+{
+	for (size_t i = 0; s && i < s->ncaches; i++)
+		if (!strcmp(s->caches[i].name, cache))
+			return s->caches[i].armed;
+	return -1;
+}
+
+/* A root renamed away and replaced, deleted, or created late is re-armed on the
+ * inode now at its path, and its counters continue. */
+static void test_rearm(struct ctx *c)
+{
+	char root[PATH_MAX], old[PATH_MAX], late[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[2];
+
+	pathf(root, c, "rr");
+	pathf(old, c, "rr.old");
+	pathf(late, c, "late");
+	mkdirs(root);
+	cache(&cc[0], "rr", root, 0, 64);
+	cache(&cc[1], "late", late, 0, 64);
+	apply(c, cc, 2);
+	fmt(f, sizeof(f), "%s/x", root);
+	write_bytes(f, 100);
+	struct cw_snapshot *s = poll_now(c);
+	tap_ok(armed(s, "late") == 0, "a root that does not exist yet is pending, not an error");
+	cw_snapshot_put(s);
+
+	if (rename(root, old))
+		die("rename root");
+	mkdirs(root);
+	cw_snapshot_put(poll_now(c)); /* the poll notices the new inode */
+	fmt(f, sizeof(f), "%s/y", root);
+	write_bytes(f, 50);
+	fmt(f, sizeof(f), "%s/z", old);
+	write_bytes(f, 7); /* the renamed-away directory is no longer the cache */
+	mkdirs(late);
+	cw_snapshot_put(poll_now(c)); /* arms the late root */
+	fmt(f, sizeof(f), "%s/w", late);
+	write_bytes(f, 9);
+	s = poll_now(c);
+	const struct cw_dir_snap *d = find(s, "rr", ".");
+	tap_ok(d && d->write_bytes == 150, "a root replaced by a new directory is re-armed and its counter continues (100 + 50, not the 7 written to the old one)");
+	if (d && d->write_bytes != 150)
+		tap_diag("got %llu", (unsigned long long)d->write_bytes);
+	d = find(s, "late", ".");
+	tap_ok(armed(s, "late") == 1 && d && d->write_bytes == 9, "a root created after start is armed when it appears");
+	cw_snapshot_put(s);
+
+	char cmd[PATH_MAX + 16];
+	fmt(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd))
+		tap_diag("rm failed");
+	s = poll_now(c);
+	d = find(s, "rr", ".");
+	tap_ok(armed(s, "rr") == 0 && d && d->write_bytes == 150, "a root that disappears is reported (not armed) and keeps its totals");
+	cw_snapshot_put(s);
+}
+
 #define MAX_IDS 1024
 
 static int is_ours(const char *name)
@@ -640,6 +699,7 @@ int main(int argc, char **argv)
 	pathf(r1, &c, "r1");
 	test_unlinks(&c, "r1", r1, 1);
 	test_reapply(&c);
+	test_rearm(&c);
 	test_groups(&c);
 	test_inode_collision(&c);
 

@@ -14,10 +14,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+. tests/lib/tap.sh
 PORT=$((20000 + $$ % 20000))
 URL="http://127.0.0.1:$PORT/metrics"
 N=100000
@@ -56,11 +53,11 @@ while [ $i -lt 300 ]; do
 	grep -q 'purge finished" cache=big' "$T/log" && break
 	sleep 0.05
 done
-grep -q 'purge finished" cache=big' "$T/log" && ok "100k-file purge finished in the agent" || notok "100k-file purge finished"
-[ $bad -eq 0 ] && ok "$i scrapes during the purge, all complete" || notok "$bad of $i scrapes incomplete"
+grep -q 'purge finished" cache=big' "$T/log" && ok "100k-file purge finished in the agent" || not_ok "100k-file purge finished"
+[ $bad -eq 0 ] && ok "$i scrapes during the purge, all complete" || not_ok "$bad of $i scrapes incomplete"
 left=$(find "$T/big" -type f | wc -l)
 # 390.6MiB > 180MiB: down to 160MiB = 40960 files
-[ "$left" -eq 40960 ] && ok "the big cache went down to the low watermark" || notok "big cache: $left files left"
+[ "$left" -eq 40960 ] && ok "the big cache went down to the low watermark" || not_ok "big cache: $left files left"
 
 # event-driven: push evt over its high watermark (9MiB) and time the reaction
 head -c 3145728 /dev/zero >"$T/evt/new"
@@ -73,15 +70,15 @@ if [ -n "$line" ]; then
 	t1=$(date -u -d "$ts" +%s.%N)
 	dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	echo "# purge started ${dt}s after the write"
-	awk -v d="$dt" 'BEGIN { exit !(d < 1.0) }' && ok "a purge started within a second of the write (${dt}s)" || notok "purge started after ${dt}s"
+	awk -v d="$dt" 'BEGIN { exit !(d < 1.0) }' && ok "a purge started within a second of the write (${dt}s)" || not_ok "purge started after ${dt}s"
 else
-	notok "no purge started after writing past the high watermark"
+	not_ok "no purge started after writing past the high watermark"
 	sed 's/^/# /' "$T/log" | tail -n 20
 fi
 sleep 0.5
 curl -sf "$URL" | grep -q 'cachewatch_purged_files_total{cache="evt",reason="size"} [1-9]' \
-	&& ok "purged files show in the metrics" || notok "purged files show in the metrics"
-[ -f "$T/evt/new" ] && ok "the newest file stays" || notok "the newest file stays"
+	&& ok "purged files show in the metrics" || not_ok "purged files show in the metrics"
+[ -f "$T/evt/new" ] && ok "the newest file stays" || not_ok "the newest file stays"
 
 kill "$pid"
 t0=$(date +%s%N)
@@ -89,7 +86,6 @@ wait "$pid"
 rc=$?
 pid=""
 ms=$((($(date +%s%N) - t0) / 1000000))
-[ $rc -eq 0 ] && [ $ms -lt 5000 ] && ok "agent stops promptly (${ms}ms)" || notok "agent stop: rc $rc after ${ms}ms"
+[ $rc -eq 0 ] && [ $ms -lt 5000 ] && ok "agent stops promptly (${ms}ms)" || not_ok "agent stop: rc $rc after ${ms}ms"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

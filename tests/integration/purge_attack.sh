@@ -12,11 +12,8 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" = "$2" ]; then ok "$3"; else notok "$3"; echo "# want: $2"; echo "# got:  $1"; fi; }
+. tests/lib/tap.sh
+check() { check_eq "$3" "$1" "$2"; } # check GOT WANT NAME
 NOW=$(date +%s)
 OLD="@$((NOW - 30 * 86400))"
 mk() { mkdir -p "$(dirname "$1")"; echo "$1" >"$1"; touch -h -d "$OLD" "$1"; }
@@ -56,10 +53,10 @@ check "$rc" 0 "purge with symlinks, hard link and mounts inside exits 0"
 check "$(sed -n 's|^deleted *[a-z_]* *[0-9]* ||p' "$T/out" | sort | tr '\n' ' ')" \
 	"$T/c/hardlink $T/c/victim " "only the regular files of the root's own mount are victims"
 check "$(snapshot)" "$outside_before" "nothing outside the root changed (symlinks, bind mounts)"
-[ -f "$T/c/tmpfs/onother" ] && ok "another file system inside the root is not entered" || notok "tmpfs entered"
-[ -L "$T/c/link_file" ] && [ -L "$T/c/link_dir" ] && [ -L "$T/c/link_root" ] && ok "symlinks are never victims" || notok "symlinks removed"
-grep -q "mount points skipped [1-9]" "$T/out" && ok "mount points reported as skipped" || notok "mount points reported"
-[ -d "$T/c/bind" ] && mountpoint -q "$T/c/bind" && ok "bind mount left alone" || notok "bind mount left alone"
+[ -f "$T/c/tmpfs/onother" ] && ok "another file system inside the root is not entered" || not_ok "tmpfs entered"
+[ -L "$T/c/link_file" ] && [ -L "$T/c/link_dir" ] && [ -L "$T/c/link_root" ] && ok "symlinks are never victims" || not_ok "symlinks removed"
+grep -q "mount points skipped [1-9]" "$T/out" && ok "mount points reported as skipped" || not_ok "mount points reported"
+[ -d "$T/c/bind" ] && mountpoint -q "$T/c/bind" && ok "bind mount left alone" || not_ok "bind mount left alone"
 
 # dangerous roots are refused and nothing is printed as deleted
 for root in / /home /etc /usr /var /var/lib /tmp /root /usr/lib "$HOME"; do
@@ -68,7 +65,7 @@ for root in / /home /etc /usr /var /var/lib /tmp /root /usr/lib "$HOME"; do
 	if [ "$rc" -eq 2 ] && ! grep -q '^would-delete\|^deleted' "$T/out"; then
 		ok "root $root refused"
 	else
-		notok "root $root refused (rc $rc)"
+		not_ok "root $root refused (rc $rc)"
 	fi
 done
 
@@ -76,7 +73,7 @@ done
 ln -s "$T/outside" "$T/rootlink"
 "$BIN" purge --max-age 1d "$T/rootlink" >"$T/out" 2>&1
 check "$?" 2 "a root that is a symlink is refused"
-grep -q "symlink" "$T/out" && ok "the message says why" || notok "the message says why"
+grep -q "symlink" "$T/out" && ok "the message says why" || not_ok "the message says why"
 check "$(snapshot)" "$outside_before" "nothing outside changed after the symlink root"
 
 # a config file pointing at the symlink is refused as well
@@ -88,7 +85,7 @@ caches:
       max_age: 1d
 EOF
 "$BIN" purge --config.file "$T/cfg.yml" >"$T/out" 2>&1
-[ "$?" -ne 0 ] && ok "config with a symlink root refused" || notok "config with a symlink root refused"
+[ "$?" -ne 0 ] && ok "config with a symlink root refused" || not_ok "config with a symlink root refused"
 check "$(snapshot)" "$outside_before" "nothing outside changed after the config attempt"
 
 # a root whose parent others can write to (they could swap it) is refused
@@ -102,7 +99,6 @@ mkdir -p "$T/hostroot/etc" "$T/hostroot/usr"
 mk "$T/hostroot/etc/passwd"
 "$BIN" purge --max-age 1d "$T/hostroot" >"$T/out" 2>&1
 check "$?" 2 "a tree holding etc/passwd and usr/ is refused"
-[ -f "$T/hostroot/etc/passwd" ] && ok "its files are intact" || notok "its files are intact"
+[ -f "$T/hostroot/etc/passwd" ] && ok "its files are intact" || not_ok "its files are intact"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

@@ -6,11 +6,8 @@ BIN=${CW_BIN:-build/cachewatch}
 case "$BIN" in /*) ;; *) BIN="$(pwd)/$BIN" ;; esac
 T=$(mktemp -d /tmp/cw-purge-basic.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" = "$2" ]; then ok "$3"; else notok "$3"; echo "# want: $2"; echo "# got:  $1"; fi; }
+. tests/lib/tap.sh
+check() { check_eq "$3" "$1" "$2"; } # check GOT WANT NAME
 NOW=$(date +%s)
 
 # mk PATH AGE_SECONDS SIZE_KIB: a file of real blocks used AGE_SECONDS ago
@@ -36,8 +33,8 @@ check "$(tree)" "$before" "dry run deletes nothing"
 check "$?" 0 "purge exits 0"
 check "$(victims "$T/out" deleted)" "d0/f9 d1/f10 " "purge deletes exactly what the dry run listed"
 check "$(ls "$T/c/d0" "$T/c/d1" "$T/c/d2" | grep -c '^f')" 8 "eight files remain"
-grep -q "before: 10 files, 400KiB on disk" "$T/out" && ok "summary: before" || notok "summary: before"
-grep -q "after: 8 files, 320KiB on disk" "$T/out" && ok "summary: after" || notok "summary: after"
+grep -q "before: 10 files, 400KiB on disk" "$T/out" && ok "summary: before" || not_ok "summary: before"
+grep -q "after: 8 files, 320KiB on disk" "$T/out" && ok "summary: after" || not_ok "summary: after"
 "$BIN" purge --max-size 400KiB "$T/c" >"$T/out" 2>&1
 check "$(victims "$T/out" deleted)" "" "below the high watermark nothing goes"
 
@@ -57,9 +54,9 @@ check "$(tree)" "./CACHEDIR.TAG ./a.lock ./emptyalready ./keep ./keep/x ./sub2 .
 	"emptied directories removed, others and the root kept"
 "$BIN" purge --max-size 4KiB --min-age 1h "$T/c" >"$T/out" 2>&1
 check "$(victims "$T/out" deleted)" "CACHEDIR.TAG a.lock keep/x sub2/mid " "min_age keeps the young file even over max_size"
-[ -f "$T/c/young" ] && ok "young file kept" || notok "young file kept"
-grep -q "limits not reached" "$T/out" && ok "summary says the limit could not be reached" || notok "unreachable reported"
-[ -d "$T/c" ] && ok "root never removed" || notok "root never removed"
+[ -f "$T/c/young" ] && ok "young file kept" || not_ok "young file kept"
+grep -q "limits not reached" "$T/out" && ok "summary says the limit could not be reached" || not_ok "unreachable reported"
+[ -d "$T/c" ] && ok "root never removed" || not_ok "root never removed"
 
 # --- max_files with watermarks
 rm -rf "$T/c"
@@ -87,13 +84,13 @@ mk "$T/c/evil
 deleted      size                  1 /etc/passwd" $((10 * DAY)) 4
 "$BIN" purge --max-age 1d "$T/c" >"$T/out" 2>&1
 check "$(grep -c '^deleted' "$T/out")" 1 "one victim, one line"
-grep -q 'evil[\\]ndeleted' "$T/out" && ok "the newline is printed escaped" || notok "the newline is printed escaped"
-grep -q '^deleted *size *1 /etc/passwd$' "$T/out" && notok "a name forged a line" || ok "no name forges a line"
+grep -q 'evil[\\]ndeleted' "$T/out" && ok "the newline is printed escaped" || not_ok "the newline is printed escaped"
+grep -q '^deleted *size *1 /etc/passwd$' "$T/out" && not_ok "a name forged a line" || ok "no name forges a line"
 
 # --- exit codes and messages
 "$BIN" purge --max-size 5XB "$T/c" >/dev/null 2>"$T/err"
 check "$?" 2 "bad size exits 2"
-grep -q "5XB" "$T/err" && ok "message names the value" || notok "message names the value"
+grep -q "5XB" "$T/err" && ok "message names the value" || not_ok "message names the value"
 "$BIN" purge "$T/c" >/dev/null 2>&1
 check "$?" 2 "no limit exits 2"
 "$BIN" purge --help >/dev/null 2>&1
@@ -103,7 +100,7 @@ mk "$T/ro/c/old" $((10 * DAY)) 4
 chattr +i "$T/ro/c/old" 2>/dev/null && {
 	"$BIN" purge --max-age 1d "$T/ro/c" >"$T/out" 2>&1
 	check "$?" 1 "a file that cannot be deleted exits 1"
-	grep -q '^failed ' "$T/out" && ok "failure listed" || notok "failure listed"
+	grep -q '^failed ' "$T/out" && ok "failure listed" || not_ok "failure listed"
 	chattr -i "$T/ro/c/old"
 }
 
@@ -124,9 +121,8 @@ caches:
 EOF
 "$BIN" purge --config.file "$T/cfg.yml" --cache two >"$T/out" 2>&1
 check "$?" 0 "config mode exits 0"
-[ -f "$T/c/old" ] && [ ! -e "$T/c2/old" ] && ok "only the named cache purged" || { notok "only the named cache purged"; cat "$T/out" | sed 's/^/# /'; }
+[ -f "$T/c/old" ] && [ ! -e "$T/c2/old" ] && ok "only the named cache purged" || { not_ok "only the named cache purged"; cat "$T/out" | sed 's/^/# /'; }
 "$BIN" purge --config.file "$T/cfg.yml" --cache nope >/dev/null 2>&1
 check "$?" 2 "unknown --cache exits 2"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

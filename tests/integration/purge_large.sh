@@ -8,11 +8,8 @@ case "$BIN" in /*) ;; *) BIN="$(pwd)/$BIN" ;; esac
 case "$TOOLS" in /*) ;; *) TOOLS="$(pwd)/$TOOLS" ;; esac
 T=$(mktemp -d /tmp/cw-purge-large.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" = "$2" ]; then ok "$3"; else notok "$3"; echo "# want: $2"; echo "# got:  $1"; fi; }
+. tests/lib/tap.sh
+check() { check_eq "$3" "$1" "$2"; } # check GOT WANT NAME
 N=100000
 MAX_RSS_KIB=65536 # histogram 40 KiB + candidate budget 16 MiB + walk stack; far below
 
@@ -30,13 +27,13 @@ check "$(find "$T/c" -type f | wc -l)" $N "dry run deleted nothing"
 check "$?" 0 "purge over $N files exits 0"
 sed -n 's|^deleted *size *4096 .*/f\([0-9]*\)$|\1|p' "$T/real" | sort >"$T/real.list"
 check "$(wc -l <"$T/real.list")" $((N - KEEP)) "$((N - KEEP)) files deleted"
-cmp -s "$T/dry.list" "$T/real.list" && ok "dry run listed exactly the deleted files" || notok "dry run listed exactly the deleted files"
+cmp -s "$T/dry.list" "$T/real.list" && ok "dry run listed exactly the deleted files" || not_ok "dry run listed exactly the deleted files"
 seq $KEEP $((N - 1)) | awk '{printf "%07d\n", $1}' | sort >"$T/want.list"
-cmp -s "$T/want.list" "$T/real.list" && ok "exactly the oldest files were deleted" || notok "exactly the oldest files were deleted"
+cmp -s "$T/want.list" "$T/real.list" && ok "exactly the oldest files were deleted" || not_ok "exactly the oldest files were deleted"
 check "$(find "$T/c" -type f | wc -l)" $KEEP "$KEEP files remain"
 rss=$(sed -n 's/.*peak RSS \([0-9]*\) KiB.*/\1/p' "$T/real")
 echo "# peak RSS ${rss:-?} KiB for $N files"
-[ -n "$rss" ] && [ "$rss" -lt $MAX_RSS_KIB ] && ok "peak RSS ${rss} KiB < $MAX_RSS_KIB KiB" || notok "peak RSS bounded (${rss:-none})"
+[ -n "$rss" ] && [ "$rss" -lt $MAX_RSS_KIB ] && ok "peak RSS ${rss} KiB < $MAX_RSS_KIB KiB" || not_ok "peak RSS bounded (${rss:-none})"
 
 # ties: 100k files with one timestamp: deterministic by path, still bounded
 rm -rf "$T/c"
@@ -44,12 +41,11 @@ rm -rf "$T/c"
 "$BIN" purge -v --rate-limit 0 --max-size 400MiB "$T/c" >"$T/real" 2>"$T/err"
 sed -n 's|^deleted *size *4096 .*/\(d[0-9]*/f[0-9]*\)$|\1|p' "$T/real" >"$T/tie.list"
 check "$(wc -l <"$T/tie.list")" $((N - KEEP)) "ties: $((N - KEEP)) files deleted"
-sort -c "$T/tie.list" 2>/dev/null && ok "ties: deleted in path order" || notok "ties: deleted in path order"
+sort -c "$T/tie.list" 2>/dev/null && ok "ties: deleted in path order" || not_ok "ties: deleted in path order"
 (cd "$T/c" && find . -type f | sed 's|^\./||' | sort | head -n 1) >"$T/first_kept"
 [ "$(tail -n 1 "$T/tie.list")" \< "$(cat "$T/first_kept")" ] && ok "ties: every deleted path sorts before every kept one" \
-	|| notok "ties: prefix by path"
+	|| not_ok "ties: prefix by path"
 rss=$(sed -n 's/.*peak RSS \([0-9]*\) KiB.*/\1/p' "$T/real")
-[ -n "$rss" ] && [ "$rss" -lt $MAX_RSS_KIB ] && ok "ties: peak RSS ${rss} KiB bounded" || notok "ties: peak RSS bounded (${rss:-none})"
+[ -n "$rss" ] && [ "$rss" -lt $MAX_RSS_KIB ] && ok "ties: peak RSS ${rss} KiB bounded" || not_ok "ties: peak RSS bounded (${rss:-none})"
 
-echo "1..$n"
-[ "$fails" -eq 0 ]
+tap_end

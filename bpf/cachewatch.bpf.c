@@ -43,7 +43,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, CW_MAX_SERIES); /* a cap: entries are allocated when first used */
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cw_stats_key);
 	__type(value, struct cw_stats);
@@ -51,7 +51,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, CW_MAX_SERIES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cw_stats_key);
 	__type(value, struct cw_group_val);

@@ -114,7 +114,13 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+/* Per-CPU work space. Programs run with migration disabled but, on some
+ * kernels (PREEMPT_RT, faultable syscall tracepoints), not with preemption
+ * disabled: another task may take the same CPU's scratch in a different
+ * program meanwhile. Each user stamps owner first and checks it before using
+ * what it built; a changed stamp means the result may be torn. */
 struct scratch {
+	__u64 owner;
 	struct dentry *chain[CW_MAX_WALK];
 	char name[CW_GROUP_NAME_MAX * 2]; /* group name under construction */
 	char path[CW_PATH_MAX];            /* unlink path string */
@@ -288,21 +294,44 @@ static __always_inline struct scratch *get_scratch(void)
 	return bpf_map_lookup_elem(&scratch_map, &zero);
 }
 
-/* Attributes a directory (the parent of the file written or unlinked). */
-static __always_inline int attribute_dir(struct dentry *dir, struct cw_stats_key *key)
+/* Takes this CPU's scratch for the current task. */
+static __always_inline struct scratch *claim_scratch(void)
 {
 	struct scratch *s = get_scratch();
+
+	if (s)
+		s->owner = bpf_get_current_pid_tgid();
+	return s;
+}
+
+/* Did another task use the scratch since we claimed it? Then drop, visibly. */
+static __always_inline int scratch_lost(struct scratch *s)
+{
+	if (s->owner == bpf_get_current_pid_tgid())
+		return 0;
+	drop(CW_DROP_SCRATCH_BUSY);
+	return 1;
+}
+
+/* Attributes a directory (the parent of the file written or unlinked).
+ * 1: watched, key set; 0: not watched; -1: unknown (scratch taken meanwhile),
+ * not to be cached. */
+static __always_inline int attribute_dir(struct dentry *dir, struct cw_stats_key *key)
+{
+	struct scratch *s = claim_scratch();
 	struct cw_root_val rv;
 	__u32 level = 0;
 
 	if (!s)
-		return 0;
+		return -1;
 	int r = find_root(s, dir, &rv, &level);
 	if (r < 0)
 		drop(CW_DROP_WALK_DEPTH);
 	if (r <= 0)
-		return 0;
+		return scratch_lost(s) ? -1 : 0;
 	__u32 len = name_from_chain(s, level, rv.group_depth);
+	if (scratch_lost(s))
+		return -1;
 	admit_group(s, len, &rv, key);
 	return 1;
 }
@@ -330,7 +359,10 @@ static __always_inline int attribute_file(struct file *f, struct cw_stats_key *k
 		return dc->watched;
 	}
 	struct decision nd = { .dentry = (__u64)d, .gen = gen };
-	nd.watched = attribute_dir(BPF_CORE_READ(d, d_parent), &nd.key);
+	int r = attribute_dir(BPF_CORE_READ(d, d_parent), &nd.key);
+	if (r < 0)
+		return 0;
+	nd.watched = r;
 	bpf_map_update_elem(&decisions, &fk, &nd, BPF_ANY);
 	if (nd.watched)
 		*key = nd.key;
@@ -429,7 +461,7 @@ static __always_inline void unlink_enter_dentry(struct dentry *d)
 	struct inflight in = { .kind = IF_UNLINK_FS };
 	struct inode *inode = BPF_CORE_READ(d, d_inode);
 
-	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key);
+	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key) > 0;
 	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
 		in.bytes = BPF_CORE_READ(inode, i_size);
 	inflight_put(&in, in.watched);
@@ -743,7 +775,7 @@ static __always_inline void walk_path(struct scratch *s, struct walk_ctx *c)
 static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_stats_key *key)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct scratch *s = get_scratch();
+	struct scratch *s = claim_scratch();
 	struct walk_ctx c = { .w = { .h_commit = CW_FNV_OFFSET } };
 	struct path_walk *w = &c.w;
 	struct dentry *base;
@@ -783,6 +815,8 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 		drop(CW_DROP_UNLINK_PATH);
 		return 0;
 	}
+	if (scratch_lost(s))
+		return 0;
 	admit_group(s, w->name_len, &w->rv, key);
 	return 1;
 }

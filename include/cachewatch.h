@@ -85,6 +85,7 @@ enum cw_drop {
 	CW_DROP_UNLINK_PATH,    /* unlink inside a root whose path could not be resolved */
 	CW_DROP_RECURSION,      /* a program run the kernel skipped (bpf_prog_info.recursion_misses),
 				 * e.g. fentry on PREEMPT_RT when two tasks meet on one CPU */
+	CW_DROP_SCRATCH_BUSY,   /* a preempting task took the CPU's scratch mid-attribution */
 	CW_DROP_MAX,
 };
 

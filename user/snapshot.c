@@ -16,6 +16,7 @@ static const char *drop_names[CW_DROP_MAX] = {
 	[CW_DROP_WRITERS_FULL] = "writers_map_full",
 	[CW_DROP_UNLINK_PATH] = "unlink_path_unresolved",
 	[CW_DROP_RECURSION] = "recursion_miss",
+	[CW_DROP_SCRATCH_BUSY] = "scratch_busy",
 };
 
 const char *cw_drop_name(enum cw_drop d)

@@ -105,12 +105,10 @@ struct inflight {
 	__u32 pad;
 };
 
-/* One call in flight per task, kept in the task itself: cheaper than a hash
- * keyed by thread id, and freed with the task. */
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
@@ -143,24 +141,6 @@ static __always_inline void drop(enum cw_drop d)
 
 	if (v)
 		__sync_fetch_and_add(v, 1);
-}
-
-static __always_inline struct inflight *inflight_get(int create)
-{
-	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-}
-
-/* Records the call; a NULL storage (allocation failed, or the storage was busy
- * on this CPU) is a drop, never a silent loss. */
-static __always_inline void inflight_put(const struct inflight *in, int counted)
-{
-	struct inflight *slot = inflight_get(1);
-
-	if (slot)
-		*slot = *in;
-	else if (counted)
-		drop(CW_DROP_INFLIGHT_FULL);
 }
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -436,22 +416,25 @@ static __always_inline void commit_unlink(const struct cw_stats_key *key, __u64 
 static __always_inline void write_enter(struct file *f)
 {
 	struct inflight in = { .kind = IF_WRITE };
+	__u64 tid = bpf_get_current_pid_tgid();
 
 	if (!f || !attribute_file(f, &in.key))
 		return;
 	in.start_ns = bpf_ktime_get_ns();
-	inflight_put(&in, 1);
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		drop(CW_DROP_INFLIGHT_FULL);
 }
 
 static __always_inline void write_exit(__s64 ret)
 {
-	struct inflight *in = inflight_get(0);
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
 
 	if (!in || in->kind != IF_WRITE)
 		return;
 	struct cw_stats_key key = in->key;
 	__u64 lat = bpf_ktime_get_ns() - in->start_ns;
-	in->kind = 0;
+	bpf_map_delete_elem(&inflight, &tid);
 	commit_write(&key, ret, lat);
 }
 
@@ -459,17 +442,20 @@ static __always_inline void write_exit(__s64 ret)
 static __always_inline void unlink_enter_dentry(struct dentry *d)
 {
 	struct inflight in = { .kind = IF_UNLINK_FS };
+	__u64 tid = bpf_get_current_pid_tgid();
 	struct inode *inode = BPF_CORE_READ(d, d_inode);
 
 	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key) > 0;
 	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
 		in.bytes = BPF_CORE_READ(inode, i_size);
-	inflight_put(&in, in.watched);
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY) && in.watched)
+		drop(CW_DROP_INFLIGHT_FULL);
 }
 
 static __always_inline void unlink_exit_dentry(int ret)
 {
-	struct inflight *in = inflight_get(0);
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
 
 	if (!in || in->kind != IF_UNLINK_FS)
 		return;
@@ -477,14 +463,6 @@ static __always_inline void unlink_exit_dentry(int ret)
 		commit_unlink(&in->key, in->bytes);
 	/* Keep a marker so the syscall exit (tracepoint backend) does not count it again. */
 	in->kind = IF_UNLINK_DONE;
-}
-
-static __always_inline void inflight_clear(void)
-{
-	struct inflight *in = inflight_get(0);
-
-	if (in)
-		in->kind = 0;
 }
 
 static __always_inline void bump_gen(long ret)
@@ -554,7 +532,7 @@ SEC("fexit/vfs_unlink")
 int BPF_PROG(fx_vfs_unlink3, void *dir, struct dentry *dentry, void *delegated, int ret)
 {
 	unlink_exit_dentry(ret);
-	inflight_clear();
+	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
 	return 0;
 }
 
@@ -562,7 +540,7 @@ SEC("fexit/vfs_unlink")
 int BPF_PROG(fx_vfs_unlink4, void *ns, void *dir, struct dentry *dentry, void *delegated, int ret)
 {
 	unlink_exit_dentry(ret);
-	inflight_clear();
+	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
 	return 0;
 }
 
@@ -616,7 +594,7 @@ SEC("kretprobe/vfs_unlink")
 int BPF_KRETPROBE(krp_vfs_unlink, long ret)
 {
 	unlink_exit_dentry(ret);
-	inflight_clear();
+	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
 	return 0;
 }
 
@@ -649,8 +627,9 @@ static __always_inline struct file *fd_file(struct task_struct *t, int fd)
 static __always_inline void unlink_sys_enter(int dfd, const char *path)
 {
 	struct inflight in = { .kind = IF_UNLINK_SYS, .dfd = dfd, .path = (__u64)path };
+	__u64 tid = bpf_get_current_pid_tgid();
 
-	inflight_put(&in, 0);
+	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
 }
 
 /* True when absolute paths of this task mean what they mean to the agent. */
@@ -823,14 +802,15 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 
 static __always_inline void unlink_sys_exit(long ret)
 {
-	struct inflight *in = inflight_get(0);
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
 	struct cw_stats_key key;
 
 	if (!in)
 		return;
 	if (in->kind == IF_UNLINK_SYS && ret == 0 && resolve_unlink_path(in, &key))
 		commit_unlink(&key, 0);
-	in->kind = 0;
+	bpf_map_delete_elem(&inflight, &tid);
 }
 
 /* ext4 tells us the dentry: exact attribution and bytes freed, like vfs_unlink. */

@@ -19,11 +19,22 @@ median() {
 	for _ in $(seq "$REPS"); do "$COST" "$@" "$ITERS"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
+# two writers at once into one group (one shared series): the slower one's ns/call
+pair() {
+	for _ in $(seq "$REPS"); do
+		"$COST" write "$work/watched/g/p1" "$ITERS" >"$work/p1" &
+		"$COST" write "$work/watched/g/p2" "$ITERS" >"$work/p2"
+		wait
+		cat "$work/p1" "$work/p2" | sort -n | tail -n 1
+	done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
 measure() {
 	w=$(median write "$work/watched/g/f")
 	u=$(median write "$work/unwatched/f")
 	p=$(median getppid -)
-	echo "$w $u $p"
+	c=$(pair)
+	echo "$w $u $p $c"
 }
 
 start_agent() {
@@ -58,3 +69,4 @@ row() { awk -v n="$1" -v b="$2" -v a="$3" 'BEGIN {printf "%-34s %10.1f %10.1f %1
 row "64-byte pwrite, watched dir" "$(col "$work/base" 1)" "$(col "$work/att" 1)"
 row "64-byte pwrite, unwatched dir" "$(col "$work/base" 2)" "$(col "$work/att" 2)"
 row "getppid (unrelated syscall)" "$(col "$work/base" 3)" "$(col "$work/att" 3)"
+row "2 writers at once, same group" "$(col "$work/base" 4)" "$(col "$work/att" 4)"

@@ -42,9 +42,12 @@ struct {
 } root_paths SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, CW_MAX_SERIES); /* a cap: entries are allocated when first used */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	/* Shared counters with atomic adds, preallocated: an insert never has to
+	 * allocate, so it cannot fail under a burst of new series (non-preallocated
+	 * maps did on 6.1), and memory does not grow with the CPU count the way
+	 * preallocated per-CPU values would (docs/backends.md). */
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CW_MAX_SERIES);
 	__type(key, struct cw_stats_key);
 	__type(value, struct cw_stats);
 } stats SEC(".maps");
@@ -52,15 +55,13 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CW_MAX_SERIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cw_stats_key);
 	__type(value, struct cw_group_val);
 } groups SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cw_writer_key);
 	__type(value, struct cw_writer_val);
 } writers SEC(".maps");

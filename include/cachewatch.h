@@ -14,7 +14,7 @@
 #define CW_GROUP_NAME_MAX 256  /* "a/b/c" relative group path, NUL included */
 #define CW_PATH_MAX 256        /* longest unlink path the tracepoint backend parses */
 #define CW_TOP_WRITERS 10
-#define CW_MAX_SERIES 65536    /* (root, group) series across all roots; past it: drops */
+#define CW_MAX_SERIES 16384    /* (root, group) series across all roots; past it: drops */
 
 /* Group keys are FNV-1a 64 hashes of the group's relative path ("" = the root
  * itself), so a group deleted and recreated under the same name keeps its series,
@@ -50,7 +50,7 @@ struct cw_stats_key {
 	__u32 pad;
 };
 
-/* Per-CPU counters for one (root, group). */
+/* Counters for one (root, group), updated with atomic adds. */
 struct cw_stats {
 	__u64 write_bytes;
 	__u64 writes;       /* every attributed write call, failed ones included */

@@ -323,14 +323,17 @@ static struct series *series_get(struct cw_collector *c, struct cache *k,
 	return s;
 }
 
-/* Reads a whole per-CPU hash map: batch lookups where the kernel has them,
- * get_next_key otherwise. Calls fn for every (key, percpu values). */
-typedef void (*entry_fn)(struct cw_collector *c, const void *key, const void *vals);
+/* Reads a whole hash map: batch lookups where the kernel has them,
+ * get_next_key otherwise. Calls fn for every key with its value, of which a
+ * per-CPU map has `copies` (one per possible CPU) and a shared map one. */
+typedef void (*entry_fn)(struct cw_collector *c, const void *key, const void *vals,
+			 unsigned copies);
 
-static int read_map(struct cw_collector *c, int fd, size_t ksz, size_t vsz, entry_fn fn)
+static int read_map(struct cw_collector *c, int fd, size_t ksz, size_t vsz, unsigned copies,
+		    entry_fn fn)
 {
 	size_t stride = (vsz + 7) & ~(size_t)7;
-	size_t vlen = stride * c->ncpus;
+	size_t vlen = copies > 1 ? stride * copies : vsz;
 	__u32 batch = 256, count;
 	char *keys = malloc(batch * ksz), *vals = malloc(batch * vlen);
 	char in[64], out[64];
@@ -347,7 +350,7 @@ static int read_map(struct cw_collector *c, int fd, size_t ksz, size_t vsz, entr
 		if (err && errno != ENOENT)
 			break;
 		for (__u32 i = 0; i < count; i++)
-			fn(c, keys + i * ksz, vals + i * vlen);
+			fn(c, keys + i * ksz, vals + i * vlen, copies);
 		if (err) { /* ENOENT: that was the last batch */
 			err = 0;
 			goto cleanup;
@@ -363,7 +366,7 @@ static int read_map(struct cw_collector *c, int fd, size_t ksz, size_t vsz, entr
 	void *prev = NULL;
 	while (bpf_map_get_next_key(fd, prev, nxt) == 0) {
 		if (bpf_map_lookup_elem(fd, nxt, vals) == 0)
-			fn(c, nxt, vals);
+			fn(c, nxt, vals, copies);
 		memcpy(cur, nxt, ksz);
 		prev = cur;
 	}
@@ -373,7 +376,7 @@ cleanup:
 	return err;
 }
 
-static void on_stats(struct cw_collector *c, const void *key, const void *vals)
+static void on_stats(struct cw_collector *c, const void *key, const void *vals, unsigned copies)
 {
 	const struct cw_stats_key *k = key;
 	struct cache *cache = cache_of_slot(c, k->root);
@@ -384,13 +387,13 @@ static void on_stats(struct cw_collector *c, const void *key, const void *vals)
 	struct series *s = series_get(c, cache, k);
 	if (!s)
 		return;
-	cw_stats_sum(vals, c->ncpus, (sizeof(struct cw_stats) + 7) & ~(size_t)7, &raw);
+	cw_stats_sum(vals, copies, (sizeof(struct cw_stats) + 7) & ~(size_t)7, &raw);
 	uint64_t before = s->total.write_bytes;
 	cw_stats_accumulate(&s->total, &s->last, &raw);
 	cache->written += s->total.write_bytes - before;
 }
 
-static void on_writer(struct cw_collector *c, const void *key, const void *vals)
+static void on_writer(struct cw_collector *c, const void *key, const void *vals, unsigned copies)
 {
 	const struct cw_writer_key *k = key;
 	struct cache *cache = cache_of_slot(c, k->root);
@@ -400,7 +403,7 @@ static void on_writer(struct cw_collector *c, const void *key, const void *vals)
 
 	if (!cache)
 		return;
-	for (unsigned i = 0; i < c->ncpus; i++) {
+	for (unsigned i = 0; i < copies; i++) {
 		const struct cw_writer_val *v = (const void *)((const char *)vals + i * stride);
 		raw.bytes += v->bytes;
 		raw.writes += v->writes;
@@ -577,10 +580,11 @@ int cw_collector_poll(struct cw_collector *c)
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < c->ncaches; i++)
 		check_root(c, &c->caches[i]);
+	/* stats and writers are shared maps (one value per key) */
 	err = read_map(c, cw_loader_stats_fd(c->loader), sizeof(struct cw_stats_key),
-		       sizeof(struct cw_stats), on_stats);
+		       sizeof(struct cw_stats), 1, on_stats);
 	err = err ?: read_map(c, cw_loader_writers_fd(c->loader), sizeof(struct cw_writer_key),
-			      sizeof(struct cw_writer_val), on_writer);
+			      sizeof(struct cw_writer_val), 1, on_writer);
 	read_drops(c);
 	if (start - c->last_dir_check >= 1.0) {
 		check_dirs(c, start);

@@ -62,11 +62,11 @@ uint64_t cw_counter_delta(uint64_t last, uint64_t raw)
 	return raw >= last ? raw - last : raw;
 }
 
-void cw_stats_sum(const void *percpu, unsigned ncpus, size_t stride, struct cw_stats *out)
+void cw_stats_sum(const void *vals, unsigned copies, size_t stride, struct cw_stats *out)
 {
 	memset(out, 0, sizeof(*out));
-	for (unsigned c = 0; c < ncpus; c++) {
-		const __u64 *v = (const __u64 *)((const char *)percpu + (size_t)c * stride);
+	for (unsigned c = 0; c < copies; c++) {
+		const __u64 *v = (const __u64 *)((const char *)vals + (size_t)c * stride);
 		__u64 *o = (__u64 *)out;
 		for (size_t i = 0; i < STATS_FIELDS; i++)
 			o[i] += v[i];

@@ -35,8 +35,9 @@ struct cw_stats;
 /* Growth of a counter read from a map that may have been reset (entry deleted and
  * re-created): a smaller value than last time means it restarted from zero. */
 uint64_t cw_counter_delta(uint64_t last, uint64_t raw);
-/* Sums per-CPU copies of struct cw_stats laid out as the kernel returns them. */
-void cw_stats_sum(const void *percpu, unsigned ncpus, size_t stride, struct cw_stats *out);
+/* Sums the copies of struct cw_stats a lookup returns: one per CPU for a per-CPU
+ * map, one for a shared map. */
+void cw_stats_sum(const void *vals, unsigned copies, size_t stride, struct cw_stats *out);
 /* Adds the growth from *last to *raw into *total, and remembers raw. */
 void cw_stats_accumulate(struct cw_stats *total, struct cw_stats *last, const struct cw_stats *raw);
 #endif

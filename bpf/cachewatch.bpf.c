@@ -352,17 +352,26 @@ static __always_inline int attribute_file(struct file *f, struct cw_stats_key *k
 
 /* ---- counting --------------------------------------------------------- */
 
+/* The entry for key, created zeroed if absent; NULL (and a drop of the given
+ * reason) only when the map is full. NOEXIST makes a concurrent creator win
+ * harmlessly: the second lookup finds its entry. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero,
+					    enum cw_drop full)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		drop(full);
+	return v;
+}
+
 static __always_inline struct cw_stats *stats_get(const struct cw_stats_key *key)
 {
-	struct cw_stats *st = bpf_map_lookup_elem(&stats, key);
-
-	if (st)
-		return st;
-	bpf_map_update_elem(&stats, key, &zero_stats, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&stats, key);
-	if (!st)
-		drop(CW_DROP_STATS_FULL);
-	return st;
+	return lookup_or_init(&stats, key, &zero_stats, CW_DROP_STATS_FULL);
 }
 
 static __always_inline void count_writer(__u32 root, __s64 ret)
@@ -371,15 +380,9 @@ static __always_inline void count_writer(__u32 root, __s64 ret)
 	struct cw_writer_val *wv;
 
 	bpf_get_current_comm(wk.comm, sizeof(wk.comm));
-	wv = bpf_map_lookup_elem(&writers, &wk);
-	if (!wv) {
-		bpf_map_update_elem(&writers, &wk, &zero_writer, BPF_NOEXIST);
-		wv = bpf_map_lookup_elem(&writers, &wk);
-	}
-	if (!wv) {
-		drop(CW_DROP_WRITERS_FULL);
+	wv = lookup_or_init(&writers, &wk, &zero_writer, CW_DROP_WRITERS_FULL);
+	if (!wv)
 		return;
-	}
 	__sync_fetch_and_add(&wv->writes, 1);
 	if (ret > 0)
 		__sync_fetch_and_add(&wv->bytes, ret);
@@ -466,6 +469,14 @@ static __always_inline void unlink_exit_dentry(int ret)
 	in->kind = IF_UNLINK_DONE;
 }
 
+/* vfs_unlink's exit (fentry, kprobe): count, then forget the call; only the fs
+ * tracepoint keeps the marker unlink_exit_dentry leaves. */
+static __always_inline void unlink_exit_vfs(int ret)
+{
+	unlink_exit_dentry(ret);
+	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+}
+
 static __always_inline void bump_gen(long ret)
 {
 	if (ret == 0)
@@ -516,7 +527,7 @@ static __always_inline struct dentry *pick_arg(__u64 a1, __u64 a2)
 
 /* vfs_unlink's argument list changed across kernels (5.12 added a user
  * namespace first, 6.3 made it an idmap); the loader reads the prototype from
- * BTF and says where the dentry and the return value are. */
+ * BTF, sets where the dentry is, and keeps the exit program of that arity. */
 SEC("fentry/vfs_unlink")
 int BPF_PROG(fe_vfs_unlink)
 {
@@ -532,16 +543,14 @@ int BPF_PROG(fe_vfs_unlink)
 SEC("fexit/vfs_unlink")
 int BPF_PROG(fx_vfs_unlink3, void *dir, struct dentry *dentry, void *delegated, int ret)
 {
-	unlink_exit_dentry(ret);
-	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+	unlink_exit_vfs(ret);
 	return 0;
 }
 
 SEC("fexit/vfs_unlink")
 int BPF_PROG(fx_vfs_unlink4, void *ns, void *dir, struct dentry *dentry, void *delegated, int ret)
 {
-	unlink_exit_dentry(ret);
-	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+	unlink_exit_vfs(ret);
 	return 0;
 }
 
@@ -594,8 +603,7 @@ int BPF_KPROBE(kp_vfs_unlink)
 SEC("kretprobe/vfs_unlink")
 int BPF_KRETPROBE(krp_vfs_unlink, long ret)
 {
-	unlink_exit_dentry(ret);
-	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+	unlink_exit_vfs(ret);
 	return 0;
 }
 
@@ -828,7 +836,6 @@ int BPF_PROG(tpb_ext4_unlink_exit, struct dentry *dentry, int ret)
 	unlink_exit_dentry(ret);
 	return 0;
 }
-
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)

@@ -147,27 +147,29 @@ static void set_agent_identity(struct cachewatch_bpf *skel)
 		skel->rodata->agent_mntns = (__u32)st.st_ino;
 }
 
-static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b, const struct btf *btf)
+static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b, const struct btf *btf,
+			    unsigned nargs)
 {
 	const char *pfx = prefix_of(b);
 	int ext4_tp = b == CW_BACKEND_TRACEPOINT &&
 		      has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
 		      has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
+	/* vfs_writev may be inlined away; then writev is not seen by the VFS backends. */
+	int writev = b == CW_BACKEND_TRACEPOINT || !btf || btf_has_func(btf, "vfs_writev");
 	struct bpf_program *p;
 
+	if (!writev)
+		cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
+			"backend", cw_backend_name(b));
 	bpf_object__for_each_program(p, skel->obj) {
 		const char *name = bpf_program__name(p);
 		int on = !strncmp(name, pfx, strlen(pfx));
 		if (on && !strncmp(name, "tpb_ext4_", 9))
 			on = ext4_tp;
 		if (on && !strncmp(name, "fx_vfs_unlink", 13))
-			on = name[13] - '0' == (int)unlink_nargs(btf);
-		/* vfs_writev may be inlined away; then writev is not seen by this backend. */
-		if (on && strstr(name, "vfs_writev") && btf && !btf_has_func(btf, "vfs_writev")) {
-			cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
-				"backend", cw_backend_name(b));
-			on = 0;
-		}
+			on = name[13] - '0' == (int)nargs;
+		if (on && strstr(name, "vfs_writev"))
+			on = writev;
 		bpf_program__set_autoload(p, on);
 	}
 }
@@ -199,10 +201,11 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
+	unsigned nargs = unlink_nargs(btf);
 	skel->rodata->max_walk = max_walk;
-	skel->rodata->unlink_dentry_arg = unlink_nargs(btf) == 3 ? 1 : 2;
+	skel->rodata->unlink_dentry_arg = nargs == 3 ? 1 : 2;
 	set_agent_identity(skel);
-	select_programs(skel, b, btf);
+	select_programs(skel, b, btf, nargs);
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
 		explain(b, "program load", ret, err, errlen);

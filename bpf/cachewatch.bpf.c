@@ -113,11 +113,21 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* Per-CPU work space. Programs run with migration disabled but, on some
+/* Per-CPU work space, one slot per program that may run at the same time as
+ * another on one CPU. Programs run with migration disabled but, on some
  * kernels (PREEMPT_RT, faultable syscall tracepoints), not with preemption
- * disabled: another task may take the same CPU's scratch in a different
- * program meanwhile. Each user stamps owner first and checks it before using
- * what it built; a changed stamp means the result may be torn. */
+ * disabled, so a preempting task may run a different program on the same CPU;
+ * the kernel keeps a second task out of the same program (recursion guard),
+ * so a slot per program is never shared. The owner stamp stays as a check:
+ * a changed stamp means the result may be torn, and it is dropped. */
+enum scratch_slot {
+	SLOT_WRITE,       /* vfs_write, or the raw sys_enter of every write call */
+	SLOT_WRITEV,      /* vfs_writev */
+	SLOT_UNLINK,      /* vfs_unlink, ext4_unlink_enter */
+	SLOT_UNLINK_PATH, /* raw sys_exit: unlink path strings */
+	SLOT_MAX,
+};
+
 struct scratch {
 	__u64 owner;
 	struct dentry *chain[CW_MAX_WALK];
@@ -127,7 +137,7 @@ struct scratch {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SLOT_MAX);
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
@@ -268,17 +278,15 @@ static __always_inline void admit_group(struct scratch *s, __u32 len,
 	}
 }
 
-static __always_inline struct scratch *get_scratch(void)
+static __always_inline struct scratch *get_scratch(__u32 slot)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&scratch_map, &zero);
+	return bpf_map_lookup_elem(&scratch_map, &slot);
 }
 
-/* Takes this CPU's scratch for the current task. */
-static __always_inline struct scratch *claim_scratch(void)
+/* Takes this CPU's scratch slot for the current task. */
+static __always_inline struct scratch *claim_scratch(__u32 slot)
 {
-	struct scratch *s = get_scratch();
+	struct scratch *s = get_scratch(slot);
 
 	if (s)
 		s->owner = bpf_get_current_pid_tgid();
@@ -297,9 +305,10 @@ static __always_inline int scratch_lost(struct scratch *s)
 /* Attributes a directory (the parent of the file written or unlinked).
  * 1: watched, key set; 0: not watched; -1: unknown (scratch taken meanwhile),
  * not to be cached. */
-static __always_inline int attribute_dir(struct dentry *dir, struct cw_stats_key *key)
+static __always_inline int attribute_dir(struct dentry *dir, struct cw_stats_key *key,
+					 __u32 slot)
 {
-	struct scratch *s = claim_scratch();
+	struct scratch *s = claim_scratch(slot);
 	struct cw_root_val rv;
 	__u32 level = 0;
 
@@ -323,7 +332,7 @@ static __always_inline int is_regular(struct inode *inode)
 }
 
 /* Decision per open file, re-walked when its dentry or the generation changed. */
-static __always_inline int attribute_file(struct file *f, struct cw_stats_key *key)
+static __always_inline int attribute_file(struct file *f, struct cw_stats_key *key, __u32 slot)
 {
 	__u64 fk = (__u64)f;
 
@@ -340,7 +349,7 @@ static __always_inline int attribute_file(struct file *f, struct cw_stats_key *k
 		return dc->watched;
 	}
 	struct decision nd = { .dentry = (__u64)d, .gen = gen };
-	int r = attribute_dir(BPF_CORE_READ(d, d_parent), &nd.key);
+	int r = attribute_dir(BPF_CORE_READ(d, d_parent), &nd.key, slot);
 	if (r < 0)
 		return 0;
 	nd.watched = r;
@@ -417,12 +426,12 @@ static __always_inline void commit_unlink(const struct cw_stats_key *key, __u64 
 	__sync_fetch_and_add(&st->unlinked_bytes, bytes);
 }
 
-static __always_inline void write_enter(struct file *f)
+static __always_inline void write_enter(struct file *f, __u32 slot)
 {
 	struct inflight in = { .kind = IF_WRITE };
 	__u64 tid = bpf_get_current_pid_tgid();
 
-	if (!f || !attribute_file(f, &in.key))
+	if (!f || !attribute_file(f, &in.key, slot))
 		return;
 	in.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
@@ -449,7 +458,7 @@ static __always_inline void unlink_enter_dentry(struct dentry *d)
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct inode *inode = BPF_CORE_READ(d, d_inode);
 
-	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key) > 0;
+	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key, SLOT_UNLINK) > 0;
 	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
 		in.bytes = BPF_CORE_READ(inode, i_size);
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY) && in.watched)
@@ -488,7 +497,7 @@ static __always_inline void bump_gen(long ret)
 SEC("fentry/vfs_write")
 int BPF_PROG(fe_vfs_write, struct file *file)
 {
-	write_enter(file);
+	write_enter(file, SLOT_WRITE);
 	return 0;
 }
 
@@ -502,7 +511,7 @@ int BPF_PROG(fx_vfs_write, struct file *file, const char *buf, size_t count, lof
 SEC("fentry/vfs_writev")
 int BPF_PROG(fe_vfs_writev, struct file *file)
 {
-	write_enter(file);
+	write_enter(file, SLOT_WRITEV);
 	return 0;
 }
 
@@ -566,7 +575,7 @@ int BPF_PROG(fx_vfs_rename, void *rd, int ret)
 SEC("kprobe/vfs_write")
 int BPF_KPROBE(kp_vfs_write, struct file *file)
 {
-	write_enter(file);
+	write_enter(file, SLOT_WRITE);
 	return 0;
 }
 
@@ -580,7 +589,7 @@ int BPF_KRETPROBE(krp_vfs_write, long ret)
 SEC("kprobe/vfs_writev")
 int BPF_KPROBE(kp_vfs_writev, struct file *file)
 {
-	write_enter(file);
+	write_enter(file, SLOT_WRITEV);
 	return 0;
 }
 
@@ -713,7 +722,7 @@ static long walk_step(__u32 i, void *data)
 {
 	struct walk_ctx *c = data;
 	struct path_walk *w = &c->w;
-	struct scratch *s = get_scratch();
+	struct scratch *s = get_scratch(SLOT_UNLINK_PATH);
 
 	if (!s || i >= CW_PATH_MAX)
 		return 1;
@@ -763,7 +772,7 @@ static __always_inline void walk_path(struct scratch *s, struct walk_ctx *c)
 static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_stats_key *key)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct scratch *s = claim_scratch();
+	struct scratch *s = claim_scratch(SLOT_UNLINK_PATH);
 	struct walk_ctx c = { .w = { .h_commit = CW_FNV_OFFSET } };
 	struct path_walk *w = &c.w;
 	struct dentry *base;
@@ -846,7 +855,8 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 	case NR_writev:
 	case NR_pwritev:
 	case NR_pwritev2:
-		write_enter(fd_file(bpf_get_current_task_btf(), (int)PT_REGS_PARM1_CORE_SYSCALL(regs)));
+		write_enter(fd_file(bpf_get_current_task_btf(), (int)PT_REGS_PARM1_CORE_SYSCALL(regs)),
+			    SLOT_WRITE);
 		break;
 	case NR_unlink:
 		unlink_sys_enter(AT_FDCWD, (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs));

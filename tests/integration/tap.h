@@ -7,7 +7,7 @@
 
 static int tap_n, tap_failed;
 
-static __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const char *fmt, ...)
+static inline __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,7 +30,7 @@ static __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const char *fm
 			printf("#   got %llu, want %llu\n", g_, w_);                            \
 	} while (0)
 
-static void tap_diag(const char *fmt, ...)
+static inline void tap_diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -42,7 +42,7 @@ static void tap_diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int tap_done(void)
+static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;

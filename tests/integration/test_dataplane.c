@@ -73,15 +73,21 @@ static void pathf(char *out, const struct ctx *c, const char *rel)
 	fmt(out, PATH_MAX, "%s/%s", c->work, rel);
 }
 
+static const struct cw_cache_snap *cache_snap(struct cw_snapshot *s, const char *cache)
+{
+	for (size_t i = 0; s && i < s->ncaches; i++)
+		if (!strcmp(s->caches[i].name, cache))
+			return &s->caches[i];
+	return NULL;
+}
+
 static const struct cw_dir_snap *find(struct cw_snapshot *s, const char *cache, const char *dir)
 {
-	for (size_t i = 0; s && i < s->ncaches; i++) {
-		if (strcmp(s->caches[i].name, cache))
-			continue;
-		for (size_t j = 0; j < s->caches[i].ndirs; j++)
-			if (!strcmp(s->caches[i].dirs[j].dir, dir))
-				return &s->caches[i].dirs[j];
-	}
+	const struct cw_cache_snap *c = cache_snap(s, cache);
+
+	for (size_t j = 0; c && j < c->ndirs; j++)
+		if (!strcmp(c->dirs[j].dir, dir))
+			return &c->dirs[j];
 	return NULL;
 }
 
@@ -394,11 +400,8 @@ static void test_groups(struct ctx *c)
 	tap_ok(other && other->write_bytes == 103 + 104, "groups past max_groups fold into _other");
 	tap_ok(dot && dot->write_bytes == 9, "a file directly in the root is dir=\".\"");
 	tap_ok(p0s && p0s->write_bytes == 11, "a file shallower than group_depth is its directory's");
-	uint64_t ngroups = 0;
-	for (size_t i = 0; s && i < s->ncaches; i++)
-		if (!strcmp(s->caches[i].name, "g"))
-			ngroups = s->caches[i].ndirs;
-	tap_eq(ngroups, 4 + 1 + 1, "series: max_groups 4 admitted (p0, p0/sub, p1/sub, p2/sub), plus _other and .");
+	const struct cw_cache_snap *g = cache_snap(s, "g");
+	tap_eq(g ? g->ndirs : 0, 4 + 1 + 1, "series: max_groups 4 admitted (p0, p0/sub, p1/sub, p2/sub), plus _other and .");
 	cw_snapshot_put(s);
 	free(cc[0].path);
 	free(cc[1].path);
@@ -470,10 +473,9 @@ static void test_reapply(struct ctx *c)
 
 static int armed(struct cw_snapshot *s, const char *cache)
 {
-	for (size_t i = 0; s && i < s->ncaches; i++)
-		if (!strcmp(s->caches[i].name, cache))
-			return s->caches[i].armed;
-	return -1;
+	const struct cw_cache_snap *c = cache_snap(s, cache);
+
+	return c ? c->armed : -1;
 }
 
 /* A root renamed away and replaced, deleted, or created late is re-armed on the

@@ -1,15 +1,35 @@
 # Build, test and install cachewatch: BPF object + skeleton, agent, tests.
 VERSION ?= 0.1.0
 REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-ARCH ?= x86
+# BPF target arch from the machine, as libbpf-tools does; vmlinux.h exists per arch.
+MACHINE := $(shell uname -m)
+ARCH ?= $(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(MACHINE)))
+ifeq ($(wildcard vmlinux/$(ARCH)/vmlinux.h),)
+$(error unsupported architecture '$(MACHINE)' (ARCH=$(ARCH)): no vmlinux/$(ARCH)/vmlinux.h; generate one with 'make vmlinux ARCH=$(ARCH)' on such a machine)
+endif
 BUILD ?= build
 SAN ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+
+# `make V=1` prints full commands; by default one short line per step.
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
 
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 
-CFLAGS_BASE := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD)
+CFLAGS_BASE := -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS_SAN := -fsanitize=address,undefined
@@ -21,9 +41,11 @@ LDLIBS := -lbpf -lelf -lz -lmicrohttpd -lyaml -lcrypt -lgnutls -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) \
 	-Wall -Werror -Wno-unused-function
 
-USER_SRCS := $(sort $(wildcard user/*.c))
+USER_SRCS := $(sort $(wildcard user/*/*.c))
+USER_HDRS := $(wildcard user/*/*.h)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
+MAIN_OBJ := $(BUILD)/user/cli/main.o
+LIB_OBJS := $(filter-out $(MAIN_OBJ),$(USER_OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ITEST_SRCS := $(sort $(wildcard tests/integration/*.c))
@@ -49,20 +71,23 @@ vmlinux:
 
 $(BUILD)/cachewatch.bpf.o: bpf/cachewatch.bpf.c $(wildcard bpf/*.h) include/cachewatch.h vmlinux/$(ARCH)/vmlinux.h
 	@mkdir -p $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/cachewatch.skel.h: $(BUILD)/cachewatch.bpf.o
-	$(BPFTOOL) gen skeleton $< name cachewatch_bpf > $@
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name cachewatch_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard user/*.h) include/cachewatch.h
-	@mkdir -p $(BUILD)/user
-	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/user/%.o: user/%.c $(USER_HDRS) include/cachewatch.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/user/loader.o: $(BUILD)/cachewatch.skel.h
+$(BUILD)/user/dataplane/loader.o: $(BUILD)/cachewatch.skel.h
 
 # Only the files that print the version see it, so a new commit does not
 # rebuild everything; the stamp changes only when the revision does.
-VERSION_OBJS := $(BUILD)/user/main.o $(BUILD)/user/agent.o
+VERSION_OBJS := $(MAIN_OBJ) $(BUILD)/user/agent/agent.o
 $(VERSION_OBJS): CFLAGS += -DCW_VERSION='"$(VERSION)"' -DCW_REVISION='"$(REVISION)"'
 $(VERSION_OBJS): $(BUILD)/revision.stamp
 $(BUILD)/revision.stamp: FORCE
@@ -71,26 +96,32 @@ $(BUILD)/revision.stamp: FORCE
 FORCE:
 
 $(BUILD)/libcachewatch.a: $(LIB_OBJS)
-	ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
 
-$(BUILD)/cachewatch: $(BUILD)/user/main.o $(BUILD)/libcachewatch.a
-	$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
+$(BUILD)/cachewatch: $(MAIN_OBJ) $(BUILD)/libcachewatch.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcachewatch.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(BUILD)/tests
-	$(CC) $(CFLAGS) -Iuser -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libcachewatch.a $(wildcard tests/integration/*.h)
 	@mkdir -p $(BUILD)/tests
-	$(CC) $(CFLAGS) -Iuser -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(BUILD)/tests
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS_SAN)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS_SAN)
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(BUILD)/bench
-	$(CC) $(CFLAGS) -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 tests-bin: $(BUILD)/cachewatch $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS) $(BENCH_BINS)
 

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "config.h"
-#include "units.h"
+#include "config/config.h"
+#include "lib/units.h"
 
 /* The value parsers see the input as one string too. */
 static void fuzz_units(const uint8_t *data, size_t size)

@@ -16,7 +16,7 @@ out=$(cd deploy/prometheus && promtool test rules cachewatch-rules.test.yml 2>&1
 exprs=$(awk '/^ *expr:/ { sub(/^ *expr: *\|?/, ""); print; m = 1; next } m && /^          / { print; next } { m = 0 }' "$R")
 for m in $(echo "$exprs" | grep -oE '(^|[^:a-z_])cachewatch_[a-z_]+' | grep -oE 'cachewatch_[a-z_]+' | sort -u); do
 	fam=$(echo "$m" | sed -E 's/_(total|bucket|count|sum)$//')
-	grep -q "\"$fam\"" user/metrics.c && ok "the agent renders $m" ||
-		not_ok "the agent renders $m" "no \"$fam\" family in user/metrics.c"
+	grep -q "\"$fam\"" user/http/exposition.c && ok "the agent renders $m" ||
+		not_ok "the agent renders $m" "no \"$fam\" family in user/http/exposition.c"
 done
 tap_end

@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "log.h"
-#include "purge.h"
+#include "lib/log.h"
+#include "purge/purge.h"
 #include "tap.h"
 
 static char T[256];

@@ -13,10 +13,10 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
-#include "collector.h"
-#include "config.h"
-#include "loader.h"
-#include "log.h"
+#include "dataplane/collector.h"
+#include "config/config.h"
+#include "dataplane/loader.h"
+#include "lib/log.h"
 #include "tap.h"
 
 #define WRITERS 4      /* concurrent processes */

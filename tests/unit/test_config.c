@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
-#include "config.h"
-#include "config_internal.h"
+#include "config/config.h"
+#include "config/internal.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define GiB (1024ULL * 1024 * 1024)

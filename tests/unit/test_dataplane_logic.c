@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <cmocka.h>
-#include "collector.h"
-#include "hist.h"
-#include "loader.h"
+#include "dataplane/collector.h"
+#include "dataplane/hist.h"
+#include "dataplane/loader.h"
 
 static void dev_encoding(void **state)
 {

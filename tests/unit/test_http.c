@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "http.h"
+#include "http/server.h"
 
 /* ---- header parsing ----------------------------------------------------- */
 

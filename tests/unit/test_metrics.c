@@ -8,7 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <cmocka.h>
-#include "metrics.h"
+#include "http/exposition.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "purge_select.h"
+#include "purge/select.h"
 
 #define NS 1000000000LL
 #define DAY (86400 * NS)

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "jsonw.h"
-#include "snapshot.h"
+#include "lib/jsonw.h"
+#include "dataplane/snapshot.h"
 
 static struct cw_snapshot *make(uint64_t version)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
-#include "commands.h"
+#include "cli/commands.h"
 
 #define RUN(...)                                                        \
 	({                                                              \

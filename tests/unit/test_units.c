@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "units.h"
+#include "lib/units.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define KiB 1024ULL

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "webconfig.h"
+#include "http/webconfig.h"
 
 static char tmp[64];
 static char hash_secret[128]; /* bcrypt of "s3cret", made here with libcrypt */

@@ -1,0 +1,417 @@
+/* `cachewatch purge`: one-shot purge of configured caches or of one directory, printing every victim. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include "cli/commands.h"
+#include "config/config.h"
+#include "lib/log.h"
+#include "purge/purge.h"
+#include "lib/units.h"
+
+#define MAX_PROTECT 256
+#define MAX_CACHES 64
+
+static atomic_bool interrupted; /* set by SIGINT/SIGTERM: the purge stops promptly */
+
+struct purge_args {
+	const char *config_file;
+	const char *caches[MAX_CACHES];
+	size_t ncaches;
+	const char *dir;
+	bool dry_run, verbose, quiet;
+	bool have_limit, have_rate;
+	double rate_limit;
+	struct cw_purge_policy policy; /* directory mode */
+	char *protect[MAX_PROTECT];
+};
+
+struct printer {
+	const char *root;
+	bool dry_run, quiet;
+};
+
+enum {
+	OPT_CONFIG = 1000, OPT_CACHE, OPT_DRY_RUN, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_MIN_AGE, OPT_MIN_FREE,
+	OPT_MAX_FILES, OPT_PROTECT, OPT_TIMESTAMP, OPT_RATE, OPT_HIGH, OPT_LOW,
+};
+
+static const struct option long_opts[] = {
+	{ "config.file", required_argument, NULL, OPT_CONFIG },
+	{ "cache", required_argument, NULL, OPT_CACHE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES },
+	{ "protect", required_argument, NULL, OPT_PROTECT },
+	{ "timestamp", required_argument, NULL, OPT_TIMESTAMP },
+	{ "rate-limit", required_argument, NULL, OPT_RATE },
+	{ "high-watermark", required_argument, NULL, OPT_HIGH },
+	{ "low-watermark", required_argument, NULL, OPT_LOW },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cachewatch purge [--dry-run] --config.file FILE [--cache NAME]...\n"
+		"       cachewatch purge [--dry-run] LIMIT... [OPTIONS] DIR\n\n"
+		"Purges caches once, now, and prints every file it deletes (or would delete):\n"
+		"  STATUS REASON BYTES PATH   (control bytes in PATH are escaped as \\n, \\xHH)\n"
+		"then a summary per cache. Least recently used files go first.\n\n"
+		"Limits (directory mode, at least one):\n"
+		"  --max-size SIZE          cap on disk usage, e.g. 5GiB; purging starts above the\n"
+		"                           high watermark and goes down to the low one\n"
+		"  --high-watermark PCT     of --max-size / --max-files that starts a purge (default 90%%)\n"
+		"  --low-watermark PCT      of --max-size / --max-files a purge goes down to (default 80%%)\n"
+		"  --max-age DURATION       delete files unused for longer, e.g. 5d\n"
+		"  --min-free PCT           purge until this much of the file system is free, e.g. 10%%\n"
+		"  --max-files N            cap on the number of files (same watermarks)\n"
+		"Options:\n"
+		"  --min-age DURATION       never delete files used more recently, e.g. 1h\n"
+		"  --protect GLOB           never delete matching files (relative path or base name;\n"
+		"                           a matching directory protects its contents); repeatable\n"
+		"  --timestamp MODE         what \"used\" means: atime, mtime or max (default max)\n"
+		"  --rate-limit N           deletions per second, 0 = unlimited (default 1000)\n"
+		"  --config.file FILE       purge the caches of this configuration file\n"
+		"  --cache NAME             only this configured cache; repeatable\n"
+		"  --dry-run                delete nothing, print what would be deleted\n"
+		"  -q, --quiet              print only the summary\n"
+		"  -v, --verbose            debug logging and peak memory in the summary\n"
+		"  -h, --help               this help\n\n"
+		"Exit status: 0 done, 1 something could not be deleted or scanned, 2 bad arguments.\n");
+}
+
+static int bad(const char *opt, const char *val, const char *expected)
+{
+	fprintf(stderr, "cachewatch purge: %s: '%s' is not %s\n", opt, val, expected);
+	return -1;
+}
+
+static int parse_limit(struct purge_args *a, int opt, const char *v)
+{
+	struct cw_purge_policy *p = &a->policy;
+	char *end;
+	switch (opt) {
+	case OPT_MAX_SIZE:
+		a->have_limit = true;
+		return cw_parse_size(v, &p->max_size) || !p->max_size
+			       ? bad("--max-size", v, "a size above zero (e.g. 5GiB, 512MB, 100)") : 0;
+	case OPT_MAX_AGE:
+		a->have_limit = true;
+		return cw_parse_duration_ms(v, &p->max_age_ms) || !p->max_age_ms
+			       ? bad("--max-age", v, "a duration above zero (e.g. 5d, 12h, 30m)") : 0;
+	case OPT_MIN_AGE:
+		return cw_parse_duration_ms(v, &p->min_age_ms) ? bad("--min-age", v, "a duration (e.g. 1h, 10m)") : 0;
+	case OPT_MIN_FREE:
+		a->have_limit = true;
+		return cw_parse_percent(v, &p->min_free) || p->min_free <= 0
+			       ? bad("--min-free", v, "a percentage above zero (e.g. 10%)") : 0;
+	case OPT_HIGH:
+		return cw_parse_percent(v, &p->high_watermark) || p->high_watermark <= 0
+			       ? bad("--high-watermark", v, "a percentage above zero (e.g. 90%)") : 0;
+	case OPT_LOW:
+		return cw_parse_percent(v, &p->low_watermark) ? bad("--low-watermark", v, "a percentage (e.g. 80%)") : 0;
+	case OPT_MAX_FILES:
+		a->have_limit = true;
+		errno = 0;
+		p->max_files = strtoull(v, &end, 10);
+		return errno || end == v || *end || v[0] == '-' || !p->max_files
+			       ? bad("--max-files", v, "a whole number above zero") : 0;
+	default:
+		return -1;
+	}
+}
+
+static int parse_opt(struct purge_args *a, int opt, const char *v)
+{
+	char *end;
+	switch (opt) {
+	case OPT_CONFIG:
+		a->config_file = v;
+		return 0;
+	case OPT_CACHE:
+		if (a->ncaches >= MAX_CACHES)
+			return bad("--cache", v, "accepted: too many --cache flags");
+		a->caches[a->ncaches++] = v;
+		return 0;
+	case OPT_DRY_RUN:
+		a->dry_run = true;
+		return 0;
+	case OPT_PROTECT:
+		if (a->policy.nprotect >= MAX_PROTECT)
+			return bad("--protect", v, "accepted: too many --protect flags");
+		a->protect[a->policy.nprotect++] = (char *)v;
+		return 0;
+	case OPT_TIMESTAMP:
+		if (!strcmp(v, "atime"))
+			a->policy.timestamp = CW_TS_ATIME;
+		else if (!strcmp(v, "mtime"))
+			a->policy.timestamp = CW_TS_MTIME;
+		else if (!strcmp(v, "max"))
+			a->policy.timestamp = CW_TS_MAX;
+		else
+			return bad("--timestamp", v, "one of atime, mtime, max");
+		return 0;
+	case OPT_RATE:
+		errno = 0;
+		a->rate_limit = strtod(v, &end);
+		a->have_rate = true;
+		return errno || end == v || *end || !(a->rate_limit >= 0 && a->rate_limit <= 1e9)
+			       ? bad("--rate-limit", v, "a number of deletions per second (0 = unlimited)") : 0;
+	case 'v':
+		a->verbose = true;
+		return 0;
+	case 'q':
+		a->quiet = true;
+		return 0;
+	default:
+		return parse_limit(a, opt, v);
+	}
+}
+
+/* Returns 0, 1 for --help, -1 on bad arguments (message printed). */
+static int parse_args(struct purge_args *a, int argc, char **argv)
+{
+	cw_purge_policy_defaults(&a->policy);
+	a->policy.enabled = true;
+	a->policy.protect = a->protect;
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":vqh", long_opts, NULL)) != -1) {
+		if (opt == 'h')
+			return 1;
+		if (opt == '?' || opt == ':') {
+			const char *what = opt == ':' ? "missing value for" : "unknown option";
+			if (optopt > 0 && optopt < 128)
+				fprintf(stderr, "cachewatch purge: %s '-%c'\n", what, optopt);
+			else
+				fprintf(stderr, "cachewatch purge: %s '%s'\n", what, argv[optind - 1]);
+			return -1;
+		}
+		if (parse_opt(a, opt, optarg) != 0)
+			return -1;
+	}
+	if (optind < argc)
+		a->dir = argv[optind++];
+	if (optind < argc)
+		return bad("arguments", argv[optind], "expected: give one directory");
+	if (a->config_file && a->dir)
+		return bad("DIR", a->dir, "allowed together with --config.file");
+	if (a->config_file && (a->have_limit || a->policy.nprotect))
+		return bad("--config.file", a->config_file, "combinable with limit or --protect flags: the file has them");
+	if (!a->config_file && a->ncaches)
+		return bad("--cache", a->caches[0], "usable without --config.file");
+	if (!a->config_file && !a->dir) {
+		fprintf(stderr, "cachewatch purge: give a DIR with limits, or --config.file FILE (see --help)\n");
+		return -1;
+	}
+	if (a->dir && !a->have_limit)
+		return bad("DIR", a->dir, "enough: give at least one of --max-size, --max-age, --min-free, --max-files");
+	if (a->policy.low_watermark > a->policy.high_watermark) {
+		fprintf(stderr, "cachewatch purge: --low-watermark must not be above --high-watermark\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Control bytes, backslash and DEL escaped: a name holding a newline cannot
+ * forge a line of its own. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+static void on_victim(void *ctx, const struct cw_purge_victim *v)
+{
+	const struct printer *pr = ctx;
+	if (pr->quiet && v->status == CW_VICTIM_DELETED)
+		return;
+	const char *st = v->status == CW_VICTIM_DELETED ? (pr->dry_run ? "would-delete" : "deleted")
+			 : v->status == CW_VICTIM_SKIPPED ? "skipped" : "failed";
+	printf("%-12s %-10s %12" PRIu64 " ", st, cw_purge_reason_name(v->reason), v->disk_bytes);
+	put_escaped(stdout, pr->root);
+	if (strcmp(pr->root, "/"))
+		putchar('/');
+	put_escaped(stdout, v->relpath);
+	putchar('\n');
+}
+
+static void print_summary(const char *name, const char *root, const struct cw_purge_report *r, bool verbose)
+{
+	char b[32], a[32], app[32], g[32];
+	uint64_t files = r->files_before - r->files_after, bytes = r->bytes_before - r->bytes_after;
+	cw_format_size(bytes, g, sizeof(g));
+	printf("== %s (", name);
+	put_escaped(stdout, root);
+	printf("): %s %" PRIu64 " files, %s (%" PRIu64 " bytes)%s\n", r->dry_run ? "would delete" : "deleted",
+	       files, g, bytes, r->stopped ? ", interrupted" : "");
+	for (int i = 0; i < CW_PURGE_REASON_MAX; i++) {
+		if (!r->files[i])
+			continue;
+		cw_format_size(r->bytes[i], g, sizeof(g));
+		printf("   %-10s %" PRIu64 " files, %s\n", cw_purge_reason_name((enum cw_purge_reason)i), r->files[i], g);
+	}
+	cw_format_size(r->bytes_before, b, sizeof(b));
+	cw_format_size(r->apparent_before, app, sizeof(app));
+	cw_format_size(r->bytes_after, a, sizeof(a));
+	printf("   before: %" PRIu64 " files, %s on disk (%s apparent); %s: %" PRIu64 " files, %s on disk\n",
+	       r->files_before, b, app, r->dry_run ? "would be" : "after", r->files_after, a);
+	printf("   skipped %" PRIu64 " (used or replaced since the scan), errors %" PRIu64
+	       ", empty directories removed %" PRIu64 ", mount points skipped %" PRIu64 ", %.3fs (scan %.3fs)\n",
+	       r->skipped, r->errors, r->dirs_removed, r->mounts_skipped, r->scan_seconds + r->purge_seconds,
+	       r->scan_seconds);
+	if (r->unreachable)
+		printf("   limits not reached: the remaining files are protected or used too recently\n");
+	if (verbose) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		printf("   walks %u, peak RSS %ld KiB\n", r->walks, ru.ru_maxrss);
+	}
+}
+
+/* Purges one root; returns the exit code it deserves (0, 1, or 2 when refused). */
+static int purge_one(const char *name, const char *path, const struct cw_purge_policy *pol, bool scan_only,
+		     const struct purge_args *a)
+{
+	struct printer pr = { .root = path, .dry_run = pol->dry_run, .quiet = a->quiet };
+	struct cw_purge_opts o = { .name = name, .path = path, .policy = pol, .scan_only = scan_only,
+				   .stop = &interrupted, .on_victim = on_victim, .ctx = &pr };
+	struct cw_purge_report rep;
+	char err[512];
+	int rc = cw_purge_run(&o, &rep, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "cachewatch purge: %s\n", err);
+		return rc == -2 && a->dir ? 2 : 1;
+	}
+	print_summary(name, path, &rep, a->verbose);
+	fflush(stdout);
+	if (rep.stopped)
+		return 1;
+	return rep.failed ? 1 : 0;
+}
+
+static bool wanted(const struct purge_args *a, const char *name)
+{
+	if (!a->ncaches)
+		return true;
+	for (size_t i = 0; i < a->ncaches; i++)
+		if (!strcmp(a->caches[i], name))
+			return true;
+	return false;
+}
+
+static int purge_config(const struct purge_args *a)
+{
+	struct cw_config cfg;
+	char err[512];
+	int rc = 0;
+	if (cw_config_load(a->config_file, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cachewatch purge: %s\n", err);
+		return 2;
+	}
+	for (size_t i = 0; i < a->ncaches; i++) {
+		bool found = false;
+		for (size_t k = 0; k < cfg.ncaches; k++)
+			found = found || !strcmp(cfg.caches[k].name, a->caches[i]);
+		if (!found) {
+			fprintf(stderr, "cachewatch purge: --cache: '%s' is not a cache of %s\n", a->caches[i], a->config_file);
+			rc = 2;
+			goto cleanup;
+		}
+	}
+	for (size_t k = 0; k < cfg.ncaches && !atomic_load(&interrupted); k++) {
+		struct cw_cache_config *c = &cfg.caches[k];
+		if (!wanted(a, c->name))
+			continue;
+		c->purge.dry_run = c->purge.dry_run || a->dry_run;
+		if (a->have_rate)
+			c->purge.rate_limit = a->rate_limit;
+		if (!c->purge.enabled)
+			printf("== %s: purge not enabled, scanning only\n", c->name);
+		int r = purge_one(c->name, c->path, &c->purge, !c->purge.enabled, a);
+		if (r > rc)
+			rc = r;
+	}
+cleanup:
+	cw_config_free(&cfg);
+	return rc;
+}
+
+/* Relative DIRs are taken from the working directory, lexically: resolving
+ * symlinks here would hide a root that is itself a symlink from the engine. */
+static int absolute(const char *dir, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+	int n;
+	if (dir[0] == '/')
+		n = snprintf(out, len, "%s", dir);
+	else if (getcwd(cwd, sizeof(cwd)))
+		n = snprintf(out, len, "%s/%s", cwd, dir);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= len) {
+		bad("DIR", dir, "a usable path");
+		return -1;
+	}
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&interrupted, true);
+}
+
+int cmd_purge(int argc, char **argv)
+{
+	struct purge_args a;
+	memset(&a, 0, sizeof(a));
+	int rc = parse_args(&a, argc, argv);
+	if (rc == 1) {
+		usage(stdout);
+		return 0;
+	}
+	if (rc != 0)
+		return 2;
+	cw_log_setup(a.verbose ? CW_LOG_DEBUG : CW_LOG_WARN, CW_LOG_LOGFMT);
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (a.config_file)
+		return purge_config(&a);
+	a.policy.dry_run = a.dry_run;
+	if (a.have_rate)
+		a.policy.rate_limit = a.rate_limit;
+	char abs[PATH_MAX];
+	if (absolute(a.dir, abs, sizeof(abs)) != 0)
+		return 2;
+	a.dir = abs;
+	return purge_one("cli", abs, &a.policy, false, &a);
+}

@@ -1,0 +1,127 @@
+/* The agent's configuration: caches, their purge policies and global settings. */
+#ifndef CW_CONFIG_H
+#define CW_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h> /* cachewatch.h uses __u32/__u64 */
+#include "cachewatch.h"
+
+enum cw_timestamp { CW_TS_MAX, CW_TS_ATIME, CW_TS_MTIME };
+
+struct cw_purge_policy {
+	bool enabled;            /* false: report only, never delete */
+	uint64_t max_size;       /* bytes of disk usage (st_blocks*512); 0 = no cap */
+	double high_watermark;   /* percent of max_size that starts a purge (default 90) */
+	double low_watermark;    /* percent of max_size a purge goes down to (default 80) */
+	uint64_t max_age_ms;     /* unused longer than this: delete; 0 = off */
+	uint64_t min_age_ms;     /* never delete anything used more recently */
+	double min_free;         /* percent of the file system that must stay free; 0 = off */
+	uint64_t max_files;      /* 0 = no cap */
+	uint64_t interval_ms;    /* periodic scan (default 5m) */
+	uint64_t trigger_bytes;  /* written since the last scan that trigger one; 0 = off */
+	enum cw_timestamp timestamp;
+	char **protect;          /* glob patterns, matched against the relative path and the base name */
+	size_t nprotect;
+	bool dry_run;
+	double rate_limit;       /* deletions per second (default 1000) */
+};
+
+/* Where a cache came from, so validation messages can point at it. */
+enum cw_cache_origin {
+	CW_ORIGIN_FILE,          /* the config file, at line:column */
+	CW_ORIGIN_FLAG,          /* --watch */
+	CW_ORIGIN_DEFAULT,       /* the embedded default list */
+};
+
+struct cw_cache_config {
+	char *name;
+	char *path;              /* absolute */
+	unsigned group_depth;
+	unsigned max_groups;     /* default 64; 0 = unlimited */
+	bool wait_for_path;
+	struct cw_purge_policy purge;
+	int line;                /* where it was defined, for messages (0 if not from a file) */
+	int column;
+	enum cw_cache_origin origin;
+};
+
+struct cw_config {
+	char *source;                  /* file name, or NULL */
+	uint64_t poll_interval_ms;     /* default 1000 */
+	uint64_t stale_ttl_ms;         /* default 120000 */
+	enum cw_backend attach;        /* default auto */
+	unsigned max_walk;             /* d_parent walk bound, default CW_MAX_WALK */
+	struct cw_cache_config *caches;
+	size_t ncaches;
+	bool embedded;                 /* built from the embedded default list */
+};
+
+/* Defaults only: nothing is allocated, so cw_config_free is optional after these. */
+void cw_purge_policy_defaults(struct cw_purge_policy *p);
+void cw_cache_config_defaults(struct cw_cache_config *c);
+void cw_config_defaults(struct cw_config *cfg);
+/* Frees everything and leaves cfg as cw_config_defaults() would; safe twice. */
+void cw_config_free(struct cw_config *cfg);
+
+const char *cw_timestamp_name(enum cw_timestamp t); /* "max", "atime", "mtime" */
+
+/* All functions below that take err write one sentence there on failure
+ * ("FILE:LINE:COL: KEY.PATH: what is wrong") and return -1; out is then left
+ * empty (as cw_config_defaults), never half filled. */
+
+/* Reads, parses and completely validates a YAML file (also used for reloads:
+ * call it into a fresh struct and swap only on success). */
+int cw_config_load(const char *path, struct cw_config *out, char *err, size_t errlen);
+/* Same for a buffer; name is used in messages and as source. */
+int cw_config_parse(const char *name, const char *buf, size_t len, struct cw_config *out,
+		    char *err, size_t errlen);
+/* Every rule of the file format, on a configuration built any way (file,
+ * --watch, embedded default): values, names, paths, dangerous purge roots,
+ * duplicate and nested roots, the root count. Does not change cfg. */
+int cw_config_validate(const struct cw_config *cfg, char *err, size_t errlen);
+/* Appends a report-only cache from "--watch [NAME=]DIR" (NAME defaults to the
+ * base name of DIR). Checks the entry; cross checks come with cw_config_validate. */
+int cw_config_add_watch(struct cw_config *cfg, const char *spec, unsigned group_depth,
+			char *err, size_t errlen);
+
+/* Where the embedded default looks. Directories under prefix stand for the
+ * machine's / (tests point it at a fake tree); home, gocache, ... are the
+ * agent's own environment and are used as given. */
+struct cw_default_env {
+	const char *prefix;       /* "" for the real machine */
+	const char *home;         /* $HOME, or NULL */
+	const char *gocache;      /* $GOCACHE, or NULL */
+	const char *ccache_dir;   /* $CCACHE_DIR, or NULL */
+	const char *sccache_dir;  /* $SCCACHE_DIR, or NULL */
+	const char *pip_cache_dir;/* $PIP_CACHE_DIR, or NULL */
+};
+/* The usual cache directories that exist here, report-only, de-duplicated;
+ * zero caches is a valid result. Sets cfg->embedded. */
+int cw_config_default(struct cw_config *out, char *err, size_t errlen);
+int cw_config_default_env(const struct cw_default_env *env, struct cw_config *out,
+			  char *err, size_t errlen);
+
+/* Command-line values as given (NULL: flag not given). Precedence, lowest
+ * first: built-in defaults, then the file (or the embedded default when there
+ * is neither a file nor a --watch), then these flags. */
+struct cw_config_flags {
+	const char *config_file;      /* --config.file */
+	const char *const *watch;     /* --watch [NAME=]DIR, repeatable */
+	size_t nwatch;
+	const char *group_depth;      /* --group-depth: group_depth of --watch caches */
+	const char *bpf_attach;       /* --bpf.attach */
+	const char *poll_interval;    /* --poll.interval */
+	const char *stale_ttl;        /* --metrics.stale-ttl */
+};
+/* Builds and validates the effective configuration; the agent calls it at
+ * start and again on every reload (flags keep overriding the reloaded file). */
+int cw_config_resolve(const struct cw_config_flags *flags, struct cw_config *out,
+		      char *err, size_t errlen);
+
+/* The effective configuration as YAML that cw_config_parse accepts again. */
+int cw_config_print(const struct cw_config *cfg, FILE *f);
+
+#endif

@@ -1,0 +1,62 @@
+/* Opens, configures, loads and attaches the BPF object for one attach backend. */
+#ifndef CW_LOADER_H
+#define CW_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "cachewatch.h"
+
+struct cw_loader;
+
+struct cw_loader_opts {
+	enum cw_backend backend;  /* CW_BACKEND_AUTO: fentry, then kprobe, then tracepoint */
+	unsigned max_walk;        /* d_parent walk bound, 1..CW_MAX_WALK (0 = CW_MAX_WALK) */
+};
+
+int cw_backend_parse(const char *s, enum cw_backend *out);
+const char *cw_backend_name(enum cw_backend b);
+
+/* Loads and attaches. On failure returns a negative errno and a sentence in err
+ * that says why and what to try ("fentry unavailable on this kernel: ..."). */
+int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out,
+		   char *err, size_t errlen);
+void cw_loader_close(struct cw_loader *l);
+enum cw_backend cw_loader_backend(const struct cw_loader *l);
+
+/* Roots: slot is chosen by the caller (0..CW_MAX_ROOTS-1). path is only used for
+ * the absolute-path hash the tracepoint unlink programs match against. */
+struct cw_root_arm {
+	unsigned slot;
+	uint64_t st_dev;   /* userspace encoding, as stat() returns it */
+	uint64_t ino;
+	const char *path;  /* canonical absolute path */
+	unsigned group_depth;
+	unsigned max_groups;
+};
+int cw_loader_arm_root(struct cw_loader *l, const struct cw_root_arm *r);
+/* Removes the root and every counter, group and writer entry of its slot. */
+int cw_loader_disarm_root(struct cw_loader *l, unsigned slot, uint64_t st_dev,
+			  uint64_t ino, const char *path);
+/* Forget one group of a slot (its directory is gone and its TTL ran out). */
+int cw_loader_forget_group(struct cw_loader *l, unsigned slot, uint64_t group);
+
+/* Map fds for the collector. */
+int cw_loader_stats_fd(const struct cw_loader *l);
+int cw_loader_groups_fd(const struct cw_loader *l);
+int cw_loader_writers_fd(const struct cw_loader *l);
+int cw_loader_drops_fd(const struct cw_loader *l);
+
+/* Program runs the kernel skipped (recursion protection), summed over our
+ * programs; monotonic while the loader lives. */
+uint64_t cw_loader_recursion_misses(const struct cw_loader *l);
+/* PREEMPT_RT kernels run trampoline programs preemptibly, and a second task
+ * entering the same program on that CPU is skipped: auto prefers kprobe there. */
+bool cw_kernel_is_preempt_rt(void);
+
+/* Pure helpers, unit tested. */
+__u32 cw_kernel_dev(uint64_t st_dev);          /* userspace dev_t -> sb->s_dev */
+uint64_t cw_fnv1a(const char *s, size_t len);   /* same hash as the BPF side */
+
+#endif

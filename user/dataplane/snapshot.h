@@ -1,0 +1,72 @@
+/* Immutable, version-numbered views of all counters that readers share by reference. */
+#ifndef CW_SNAPSHOT_H
+#define CW_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "cachewatch.h"
+
+struct cw_hist {
+	uint64_t slots[CW_HIST_SLOTS]; /* slot i: [2^i, 2^(i+1)) ns, not cumulative */
+	uint64_t count;
+	uint64_t sum_ns;
+};
+
+struct cw_dir_snap {
+	char *dir;           /* label value: "." the root itself, "_other" folded, else "a/b"; raw bytes */
+	uint64_t write_bytes;
+	uint64_t writes;
+	uint64_t write_errors;
+	uint64_t unlinks;
+	uint64_t unlinked_bytes;
+	struct cw_hist lat;
+	bool gone;           /* deleted on disk; kept until the stale TTL runs out */
+	bool folded;         /* the _other series (groups past max_groups), not a directory */
+};
+
+struct cw_writer_snap {
+	char comm[CW_COMM_LEN];
+	uint64_t bytes;
+	uint64_t writes;
+};
+
+struct cw_cache_snap {
+	char *name;
+	char *path;
+	bool armed;          /* root exists and is in the BPF roots map */
+	unsigned group_depth;
+	unsigned max_groups;
+	size_t ndirs;
+	struct cw_dir_snap *dirs;      /* sorted by dir */
+	size_t nwriters;
+	struct cw_writer_snap writers[CW_TOP_WRITERS]; /* by bytes, descending */
+};
+
+struct cw_snapshot {
+	uint64_t version;          /* +1 per publish */
+	double mono_seconds;       /* CLOCK_MONOTONIC at publish */
+	double wall_seconds;       /* CLOCK_REALTIME at publish */
+	const char *backend;       /* "fentry", "kprobe", "tracepoint" */
+	double poll_duration_seconds;
+	uint64_t drops[CW_DROP_MAX];
+	size_t ncaches;
+	struct cw_cache_snap *caches; /* in configuration order */
+	int refs;                  /* managed by snapshot.c */
+};
+
+/* Holds the current snapshot; publishing swaps the pointer under a lock, so a
+ * reader either gets the old one or the new one, never a mix. */
+struct cw_snapbox;
+struct cw_snapbox *cw_snapbox_new(void);
+void cw_snapbox_free(struct cw_snapbox *box);
+/* A reader takes a reference (NULL before the first publish) and must put it back. */
+struct cw_snapshot *cw_snapbox_get(struct cw_snapbox *box);
+void cw_snapshot_put(struct cw_snapshot *s);
+/* Publisher side (the collector): takes ownership of s, which must have refs == 0. */
+void cw_snapbox_publish(struct cw_snapbox *box, struct cw_snapshot *s);
+/* Frees a snapshot nobody references (refs are managed by the box otherwise). */
+void cw_snapshot_free(struct cw_snapshot *s);
+const char *cw_drop_name(enum cw_drop d);
+
+#endif

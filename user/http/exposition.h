@@ -1,0 +1,89 @@
+/* Renders the agent's state as Prometheus text 0.0.4 or OpenMetrics 1.0.0, plus gzip. */
+#ifndef CW_METRICS_H
+#define CW_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h> /* cachewatch.h uses __u32/__u64 */
+#include "dataplane/snapshot.h"
+#include "purge/purge.h"
+
+/* Growable output buffer; on allocation failure it sets oom and stops growing, so
+ * callers check once at the end instead of after every append. */
+struct cw_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+void cw_buf_free(struct cw_buf *b);
+void cw_buf_append(struct cw_buf *b, const void *data, size_t n);
+void cw_buf_puts(struct cw_buf *b, const char *s);
+void cw_buf_printf(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the bytes over (NUL-terminated) and resets b; NULL when it ran out of memory. */
+char *cw_buf_steal(struct cw_buf *b, size_t *len);
+
+enum cw_expo_format { CW_EXPO_TEXT, CW_EXPO_OPENMETRICS };
+#define CW_CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
+#define CW_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
+const char *cw_expo_content_type(enum cw_expo_format f);
+
+/* process_* metrics, read from /proc/self (procstats.c). */
+struct cw_procstats {
+	bool ok;                 /* false: /proc could not be read, series are left out */
+	double cpu_seconds;      /* user + system */
+	uint64_t resident_bytes;
+	uint64_t virtual_bytes;
+	uint64_t open_fds;
+	uint64_t max_fds;        /* RLIMIT_NOFILE soft limit */
+	double start_time_seconds; /* unix time */
+};
+int cw_procstats_read(struct cw_procstats *p);
+
+struct cw_build_info {
+	const char *version;
+	const char *revision;
+	const char *kernel;      /* uname -r */
+};
+
+/* Everything one scrape shows. Fields that are not there yet (no snapshot before
+ * the first poll, no purge engine, no config file, no previous scrape) leave their
+ * series out rather than exporting placeholders. */
+struct cw_metrics_input {
+	const struct cw_snapshot *snap;       /* NULL before the first poll */
+	const struct cw_purge_stats *purge;   /* one per cache with a purge engine */
+	size_t npurge;
+	bool has_config;                      /* a config file is in use: reload series */
+	bool last_reload_ok;
+	double last_reload_success_time;      /* unix seconds */
+	bool has_scrape_duration;             /* false on the first scrape */
+	double scrape_duration_seconds;       /* the previous scrape's */
+	struct cw_build_info build;
+	const struct cw_procstats *proc;      /* NULL: no process_* series */
+};
+
+/* Appends the whole exposition to out. Returns 0, or -1 when out ran out of memory. */
+int cw_metrics_render(const struct cw_metrics_input *in, enum cw_expo_format fmt,
+		      struct cw_buf *out);
+
+/* The landing page for "/": version, backend, caches, a link to the metrics. */
+int cw_landing_render(const struct cw_metrics_input *in, const char *telemetry_path,
+		      struct cw_buf *out);
+
+/* Label-value form of raw bytes (a directory name): valid UTF-8 passes through,
+ * every byte that is not part of valid UTF-8 and every backslash becomes "\xNN",
+ * so the mapping is one-to-one and two names never share a series. Not yet
+ * escaped for the exposition (see cw_escape_label). */
+void cw_label_sanitize(struct cw_buf *out, const char *raw);
+/* Exposition escaping of a label value: \\, \" and \n. */
+void cw_escape_label(struct cw_buf *out, const char *s, size_t n);
+
+/* gzip (RFC 1952) of in into out. Returns 0 or -1. */
+int cw_gzip(const void *in, size_t n, struct cw_buf *out);
+
+/* Shortest decimal that reads back as the same double; "+Inf", "-Inf", "NaN". */
+void cw_format_double(double v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,121 @@
+/* Purge engine: scans caches, keeps them within size/age/free-space limits, safely. */
+#ifndef CW_PURGE_H
+#define CW_PURGE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "config/config.h"
+
+enum cw_purge_reason { CW_PURGE_SIZE, CW_PURGE_AGE, CW_PURGE_FREE_SPACE, CW_PURGE_FILES, CW_PURGE_REASON_MAX };
+const char *cw_purge_reason_name(enum cw_purge_reason r); /* "size", "age", "free_space", "max_files" */
+
+/* What the metrics renderer shows per cache; a copy taken under the engine's lock. */
+struct cw_purge_stats {
+	char name[128];                 /* cache name */
+	bool scanned;                   /* false until the first scan finished */
+	bool enabled;                   /* purge configured (else report only) */
+	bool dry_run;
+	uint64_t size_bytes;            /* disk usage at last scan + net bytes observed since */
+	uint64_t scanned_size_bytes;    /* disk usage (st_blocks*512) at the last scan */
+	uint64_t apparent_bytes;        /* sum of st_size at the last scan */
+	uint64_t files;
+	double oldest_age_seconds;
+	double last_scan_time;          /* unix seconds, 0 = never */
+	double last_scan_duration;
+	uint64_t purges[CW_PURGE_REASON_MAX];       /* purge runs that deleted for the reason */
+	uint64_t purged_files[CW_PURGE_REASON_MAX];
+	uint64_t purged_bytes[CW_PURGE_REASON_MAX];
+	uint64_t errors;                /* failed deletions and scan errors */
+	double last_purge_time;         /* unix seconds, 0 = never */
+	double last_purge_duration;
+	uint64_t fs_free_bytes;
+	uint64_t fs_total_bytes;
+	struct cw_purge_policy limits;  /* the limits in force (protect list not copied: NULL) */
+};
+
+/* ---- One purge run: scan, select, delete. Synchronous; the CLI calls it
+ * directly and the agent's workers call it in their own thread. ---- */
+
+/* Outcome of one victim, as handed to on_victim. */
+enum cw_victim_status {
+	CW_VICTIM_DELETED,   /* deleted (dry run: would be deleted) */
+	CW_VICTIM_SKIPPED,   /* used, replaced or gone since the scan: left alone */
+	CW_VICTIM_FAILED,    /* unlink failed; err says why */
+};
+
+struct cw_purge_victim {
+	const char *relpath;          /* relative to the root, raw bytes: escape before printing */
+	uint64_t disk_bytes;
+	int64_t ts_ns;                /* its "used" time */
+	enum cw_purge_reason reason;
+	enum cw_victim_status status;
+	int err;                      /* errno for FAILED (and for SKIPPED when it vanished) */
+};
+
+struct cw_purge_opts {
+	const char *name;                     /* cache name, for logs */
+	const char *path;                     /* the root, absolute */
+	const struct cw_purge_policy *policy;
+	bool scan_only;                       /* report only: measure, never delete */
+	const atomic_bool *stop;              /* set to abort promptly; may be NULL */
+	size_t heap_budget;                   /* bytes for boundary candidates; 0 = default */
+	void (*on_victim)(void *ctx, const struct cw_purge_victim *v);
+	void *ctx;
+	/* Test hook, NULL in production: called for each victim right before its
+	 * final re-check and unlink, with the open parent directory, so tests can
+	 * race the engine deterministically (swap the file for a symlink...). */
+	void (*before_unlink)(void *ctx, int dirfd, const char *name, const char *relpath);
+	void *hook_ctx;
+};
+
+struct cw_purge_report {
+	double start_time;            /* unix seconds */
+	double scan_seconds;          /* pass 1 */
+	double purge_seconds;         /* pass 2 and later, 0 if nothing to do */
+	unsigned walks;               /* tree walks done (1 scan-only, 2+ with deletions) */
+	bool dry_run;
+	bool stopped;                 /* aborted by the stop flag */
+	bool unreachable;             /* the goals could not be met: the rest is protected or too young */
+	uint64_t files_before, bytes_before, apparent_before;
+	uint64_t files_after, bytes_after, apparent_after; /* before minus what went (or would go) */
+	int64_t oldest_ts_ns;         /* oldest remaining file; INT64_MAX when none */
+	uint64_t goal_size_bytes, goal_free_bytes, goal_files; /* what the limits asked */
+	uint64_t files[CW_PURGE_REASON_MAX];
+	uint64_t bytes[CW_PURGE_REASON_MAX];
+	uint64_t errors;              /* scan errors + failed deletions (vanished ones included) */
+	uint64_t failed;              /* deletions that failed and left the file there */
+	uint64_t skipped;             /* victims used or replaced since the scan */
+	uint64_t dirs_removed;
+	uint64_t mounts_skipped;      /* mount points inside the root, never entered */
+	uint64_t fs_free, fs_total;   /* at the start, bytes */
+};
+
+/* Returns 0 (deletion errors are counted in the report, never fatal); -1 when
+ * the root cannot be opened, -2 when it is refused (a system or home directory,
+ * a symlink, unwritable...); with a sentence in err. */
+int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, char *err, size_t errlen);
+
+/* ---- The agent's purge engine: triggers and one worker thread per cache. ---- */
+struct cw_purger;
+
+struct cw_purger *cw_purger_new(void);
+/* Joins the workers (they stop promptly) and frees everything. */
+void cw_purger_free(struct cw_purger *p);
+/* Makes the set of caches equal to caches[] (copied). Caches are matched by
+ * name: an unchanged one keeps its counters; a removed one's worker is told to
+ * stop. Call at start and after every successful reload. */
+int cw_purger_set_caches(struct cw_purger *p, const struct cw_cache_config *caches, size_t n);
+/* From the poll loop, never blocks: now is CLOCK_MONOTONIC seconds; written[i]
+ * is the monotonic count of bytes written into caches[i] (order of the last
+ * set_caches; NULL or short = unknown). Starts a scan+purge in a worker when the
+ * interval elapsed, trigger_bytes were written since the last scan, the
+ * estimated size crossed the high watermark or free space fell under min_free. */
+void cw_purger_tick(struct cw_purger *p, double now, const uint64_t *written, size_t nwritten);
+/* Copies up to max per-cache stats (under the engine's lock); returns how many. */
+size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max);
+/* Asks for a scan+purge of one cache at the next tick (e.g. an admin request). */
+int cw_purger_request(struct cw_purger *p, const char *name);
+
+#endif

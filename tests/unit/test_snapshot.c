@@ -21,7 +21,8 @@ static struct cw_snapshot *make(uint64_t version)
 	s->caches[0].path = strdup("/c");
 	s->caches[0].ndirs = 1;
 	s->caches[0].dirs = calloc(1, sizeof(struct cw_dir_snap));
-	s->caches[0].dirs[0].dir = strdup(".");
+	s->caches[0].names = strdup(".");
+	s->caches[0].dirs[0].dir = s->caches[0].names;
 	/* invariant readers check: write_bytes == 10 * version and writes == version */
 	s->caches[0].dirs[0].write_bytes = 10 * version;
 	s->caches[0].dirs[0].writes = version;

@@ -389,8 +389,8 @@ static int attach_bpf(struct agent *a)
 	return 0;
 }
 
-/* The purge engine runs its scans in worker threads; the main loop only
- * hands it the bytes written per cache at each poll. */
+/* The purge engine runs its scans in worker threads; the main loop only ticks
+ * it after each poll, with the snapshot that poll published. */
 static int start_purger(struct agent *a)
 {
 	struct cw_purger *p = cw_purger_new();
@@ -405,11 +405,9 @@ static int start_purger(struct agent *a)
 
 static void purge_tick(struct agent *a, double now)
 {
-	uint64_t written[CW_MAX_ROOTS];
-	size_t n = a->cfg.ncaches < CW_MAX_ROOTS ? a->cfg.ncaches : CW_MAX_ROOTS;
-	for (size_t i = 0; i < n; i++)
-		written[i] = cw_collector_written(a->coll, a->cfg.caches[i].name);
-	cw_purger_tick(a->purger, now, written, n);
+	struct cw_snapshot *snap = cw_snapbox_get(a->box);
+	cw_purger_tick(a->purger, now, snap);
+	cw_snapshot_put(snap);
 }
 
 /* ---- main loop ---------------------------------------------------------- */

@@ -39,8 +39,7 @@ void cw_snapshot_free(struct cw_snapshot *s)
 		return;
 	for (size_t i = 0; i < s->ncaches; i++) {
 		struct cw_cache_snap *c = &s->caches[i];
-		for (size_t j = 0; j < c->ndirs; j++)
-			free(c->dirs[j].dir);
+		free(c->names);
 		free(c->dirs);
 		free(c->name);
 		free(c->path);

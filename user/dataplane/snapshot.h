@@ -14,7 +14,9 @@ struct cw_hist {
 };
 
 struct cw_dir_snap {
-	char *dir;           /* label value: "." the root itself, "_other" folded, else "a/b"; raw bytes */
+	char *dir;           /* label value: "." the root itself, "_other" folded, else "a/b" (the
+			      * BPF side cuts group paths at CW_GROUP_NAME_MAX - 1 bytes); raw
+			      * bytes; points into the cache's names */
 	uint64_t write_bytes;
 	uint64_t writes;
 	uint64_t write_errors;
@@ -34,11 +36,15 @@ struct cw_writer_snap {
 struct cw_cache_snap {
 	char *name;
 	char *path;
-	bool armed;          /* root exists and is in the BPF roots map */
+	bool armed;          /* root exists, passed the root checks and is in the BPF roots map */
 	unsigned group_depth;
 	unsigned max_groups;
 	size_t ndirs;
 	struct cw_dir_snap *dirs;      /* sorted by dir */
+	char *names;                   /* one allocation holding every dirs[].dir */
+	uint64_t written_bytes;        /* bytes written into the cache since it was configured,
+					* monotonic, forgotten groups included (the purger's
+					* event triggers read it) */
 	size_t nwriters;
 	struct cw_writer_snap writers[CW_TOP_WRITERS]; /* by bytes, descending */
 };

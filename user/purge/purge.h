@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "config/config.h"
+#include "dataplane/snapshot.h"
 
 enum cw_purge_reason { CW_PURGE_SIZE, CW_PURGE_AGE, CW_PURGE_FREE_SPACE, CW_PURGE_FILES, CW_PURGE_REASON_MAX };
 const char *cw_purge_reason_name(enum cw_purge_reason r); /* "size", "age", "free_space", "max_files" */
@@ -107,12 +108,13 @@ void cw_purger_free(struct cw_purger *p);
  * name: an unchanged one keeps its counters; a removed one's worker is told to
  * stop. Call at start and after every successful reload. */
 int cw_purger_set_caches(struct cw_purger *p, const struct cw_cache_config *caches, size_t n);
-/* From the poll loop, never blocks: now is CLOCK_MONOTONIC seconds; written[i]
- * is the monotonic count of bytes written into caches[i] (order of the last
- * set_caches; NULL or short = unknown). Starts a scan+purge in a worker when the
- * interval elapsed, trigger_bytes were written since the last scan, the
- * estimated size crossed the high watermark or free space fell under min_free. */
-void cw_purger_tick(struct cw_purger *p, double now, const uint64_t *written, size_t nwritten);
+/* From the poll loop, never blocks: now is CLOCK_MONOTONIC seconds; snap is
+ * the data plane's latest snapshot (NULL before the first), where each cache
+ * finds the bytes written into it by name and path (written_bytes). Starts a
+ * scan+purge in a worker when the interval elapsed, trigger_bytes were written
+ * since the last scan, the estimated size crossed the high watermark or free
+ * space fell under min_free. */
+void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *snap);
 /* Copies up to max per-cache stats (under the engine's lock); returns how many. */
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max);
 /* Asks for a scan+purge of one cache at the next tick (e.g. an admin request). */

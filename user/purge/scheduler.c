@@ -342,14 +342,24 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wa
 		start_job(s, now, why);
 }
 
-void cw_purger_tick(struct cw_purger *p, double now, const uint64_t *written, size_t nwritten)
+/* Bytes written into a cache as the data plane's snapshot has them; NULL when
+ * it does not watch that cache (yet). */
+static const uint64_t *written_of(const struct cw_snapshot *snap, const struct cw_cache_config *cfg)
+{
+	for (size_t i = 0; snap && i < snap->ncaches; i++)
+		if (!strcmp(snap->caches[i].name, cfg->name) && !strcmp(snap->caches[i].path, cfg->path))
+			return &snap->caches[i].written_bytes;
+	return NULL;
+}
+
+void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *snap)
 {
 	if (!p)
 		return;
 	double wall = cw_clock_seconds(CLOCK_REALTIME);
 	reap_retired(p, false);
 	for (size_t i = 0; i < p->n; i++)
-		tick_slot(p, &p->slots[i], now, wall, written && i < nwritten ? &written[i] : NULL);
+		tick_slot(p, &p->slots[i], now, wall, written_of(snap, &p->slots[i].cfg));
 }
 
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max)

@@ -128,6 +128,10 @@ struct cache {
 	uint32_t *order;       /* series positions sorted by label, rebuilt when dirty */
 	bool order_dirty;
 	size_t names_bytes;    /* sum of dirlen + 1 */
+	struct cw_dir_block *block; /* the series as last published; shared while not dirty */
+	struct cw_dir_snap *block_dirs;
+	size_t block_ndirs;
+	bool dirty;            /* a series changed since block was built */
 	struct writer *writers;
 	size_t nwriters;
 	struct index by_comm;
@@ -277,6 +281,7 @@ static void cache_free(struct cw_collector *c, struct cache *k)
 	free(k->series);
 	index_free(&k->by_group);
 	free(k->order);
+	cw_dir_block_put(k->block);
 	free(k->writers);
 	index_free(&k->by_comm);
 	free(k->name);
@@ -477,6 +482,7 @@ static struct series *series_get(struct cw_collector *c, struct cache *k, uint64
 	k->nseries++;
 	k->names_bytes += s->dirlen + 1;
 	k->order_dirty = true;
+	k->dirty = true;
 	return s;
 }
 
@@ -486,6 +492,7 @@ static void account(struct cache *k, struct series *s, const struct cw_stats *ra
 
 	if (!memcmp(raw, &s->last, sizeof(*raw))) /* the usual case on an idle node */
 		return;
+	k->dirty = true;
 
 	cw_stats_accumulate(&s->total, &s->last, raw);
 	k->written += s->total.write_bytes - before;
@@ -645,6 +652,7 @@ static void reindex(struct cache *k)
 	for (size_t j = 0; j < k->nseries; j++)
 		index_insert(&k->by_group, k->series[j].group, (uint32_t)j); /* capacity is there */
 	k->order_dirty = true;
+	k->dirty = true;
 }
 
 /* A group directory deleted on disk keeps its series for the stale TTL so its
@@ -658,12 +666,15 @@ static void check_dirs(struct cw_collector *c, struct cache *k, double now)
 	for (size_t j = 0; j < k->nseries;) {
 		struct series *s = &k->series[j];
 		if (s->group == CW_GROUP_ROOT || s->group == CW_GROUP_OTHER || s->seen) {
+			k->dirty |= s->gone_since != 0;
 			s->gone_since = 0;
 			j++;
 			continue;
 		}
-		if (s->gone_since == 0)
+		if (s->gone_since == 0) {
 			s->gone_since = now;
+			k->dirty = true;
+		}
 		int err = 0;
 		if ((now - s->gone_since) * 1000.0 < (double)c->stale_ttl_ms ||
 		    (err = forget_series(c, k, s))) {
@@ -759,6 +770,34 @@ static void fill_dir(struct cw_dir_snap *d, const struct series *s, double now)
 	d->folded = s->group == CW_GROUP_OTHER;
 }
 
+/* The series in label order, built again only when one of them changed. */
+static int publish_dirs(struct cache *k, double now)
+{
+	struct cw_dir_snap *dirs;
+	char *p;
+
+	if (k->block && !k->dirty)
+		return 0;
+	if (sort_series(k))
+		return -1;
+	struct cw_dir_block *b = cw_dir_block_new(k->nseries, k->names_bytes, &dirs, &p);
+	if (!b)
+		return -1;
+	for (size_t j = 0; j < k->nseries; j++) {
+		const struct series *s = &k->series[k->order[j]];
+		memcpy(p, s->dir, s->dirlen + 1);
+		dirs[j].dir = p;
+		p += s->dirlen + 1;
+		fill_dir(&dirs[j], s, now);
+	}
+	cw_dir_block_put(k->block);
+	k->block = b;
+	k->block_dirs = dirs;
+	k->block_ndirs = k->nseries;
+	k->dirty = false;
+	return 0;
+}
+
 static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
 {
 	out->name = strdup(k->name);
@@ -767,20 +806,11 @@ static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
 	out->group_depth = k->group_depth;
 	out->max_groups = k->max_groups;
 	out->written_bytes = k->written;
-	out->dirs = malloc((k->nseries ? k->nseries : 1) * sizeof(*out->dirs)); /* every field is set */
-	out->names = malloc(k->names_bytes ? k->names_bytes : 1);
-	if (!out->name || !out->path || !out->dirs || !out->names || sort_series(k))
+	if (!out->name || !out->path || publish_dirs(k, now))
 		return -1;
-	char *p = out->names;
-	for (size_t j = 0; j < k->nseries; j++) {
-		const struct series *s = &k->series[k->order[j]];
-		struct cw_dir_snap *d = &out->dirs[j];
-		memcpy(p, s->dir, s->dirlen + 1);
-		d->dir = p;
-		p += s->dirlen + 1;
-		fill_dir(d, s, now);
-	}
-	out->ndirs = k->nseries;
+	out->block = cw_dir_block_get(k->block);
+	out->dirs = k->block_dirs;
+	out->ndirs = k->block_ndirs;
 	top_writers(k, out);
 	return 0;
 }

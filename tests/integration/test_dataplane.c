@@ -805,6 +805,45 @@ static void test_long_group_names(struct ctx *c)
 	cw_snapshot_put(s);
 }
 
+/* Consecutive snapshots of an unchanged cache share its dirs; any change (a
+ * write, a new group, a group marked gone) gives the next snapshot new ones. */
+static void test_snapshot_sharing(struct ctx *c)
+{
+	char root[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[1];
+
+	pathf(root, c, "shr");
+	fmt(f, sizeof(f), "%s/a", root);
+	mkdirs(f);
+	fmt(f, sizeof(f), "%s/b", root);
+	mkdirs(f);
+	cache(&cc[0], "shr", root, 1, 64);
+	apply(c, cc, 1);
+	fmt(f, sizeof(f), "%s/a/x", root);
+	write_bytes(f, 11);
+	struct cw_snapshot *s1 = poll_now(c), *s2 = poll_now(c);
+	const struct cw_cache_snap *c1 = cache_snap(s1, "shr"), *c2 = cache_snap(s2, "shr");
+	tap_ok(c1 && c2 && c1->dirs == c2->dirs && s1 != s2,
+	       "two snapshots with nothing written in between share the cache's dirs");
+	fmt(f, sizeof(f), "%s/a/y", root);
+	write_bytes(f, 5);
+	struct cw_snapshot *s3 = poll_now(c);
+	const struct cw_cache_snap *c3 = cache_snap(s3, "shr");
+	tap_ok(c3 && c3->dirs != c2->dirs && field_of(s3, "shr", "a", 0) == 16 && field_of(s2, "shr", "a", 0) == 11,
+	       "a write gives the next snapshot new dirs (16 bytes), the older one keeps its 11");
+	cw_snapshot_put(s1);
+	cw_snapshot_put(s2);
+	fmt(f, sizeof(f), "%s/a", root);
+	sh("rm -rf '%s'", f);
+	usleep(1100 * 1000); /* the directory check runs at most once a second here */
+	struct cw_snapshot *s4 = poll_now(c);
+	const struct cw_dir_snap *a = find(s4, "shr", "a"), *before = find(s3, "shr", "a");
+	tap_ok(a && a->gone && a->write_bytes == 16 && before && !before->gone,
+	       "a group marked gone shows in the next snapshot, not in the one before");
+	cw_snapshot_put(s3);
+	cw_snapshot_put(s4);
+}
+
 #define MAX_IDS 1024
 
 static int is_ours(const char *name)
@@ -982,6 +1021,7 @@ int main(int argc, char **argv)
 	test_symlinked_ancestor(&c);
 	test_untrusted_ancestor(&c);
 	test_long_group_names(&c);
+	test_snapshot_sharing(&c);
 	test_groups(&c);
 	test_inode_collision(&c);
 

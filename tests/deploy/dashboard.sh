@@ -61,7 +61,7 @@ nq=$(wc -l <"$T/queries")
 out=$(promtool check rules "$T/queries.rules.yml" 2>&1) && ok "promtool parses all $nq dashboard queries" ||
 	not_ok "promtool parses all dashboard queries" "$out"
 
-sh tests/deploy/npm_tools.sh "$NPM" >"$T/npm.log" 2>&1 || not_ok "npm tools for the schema check" "$(tail -3 "$T/npm.log")"
+sh tests/deploy/lib/npm_tools.sh "$NPM" >"$T/npm.log" 2>&1 || not_ok "npm tools for the schema check" "$(tail -3 "$T/npm.log")"
 # TypeScript does not take a string for a string enum: the one enum field used
 # (thresholds.mode) is written as the enum member with that value.
 {

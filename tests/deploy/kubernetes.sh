@@ -80,7 +80,7 @@ done <"$T/checks"
 # Schema: every object as a TypeScript literal of its Kubernetes API type
 # (kubernetes-types from npm); tsc rejects unknown fields and wrong types.
 NPM=${CW_NPM_DIR:-${CW_BUILD:-build}/npm}
-sh tests/deploy/npm_tools.sh "$NPM" >"$T/npm.log" 2>&1 || not_ok "npm tools for the schema checks" "$(tail -3 "$T/npm.log")"
+sh tests/deploy/lib/npm_tools.sh "$NPM" >"$T/npm.log" 2>&1 || not_ok "npm tools for the schema checks" "$(tail -3 "$T/npm.log")"
 # The .ts files live beside node_modules so the imports resolve.
 TS=$NPM/k8s-objects.ts
 python3 - "$T/all.yaml" "$T/pm.yaml" >"$TS" <<'PY'

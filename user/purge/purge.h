@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "config/config.h"
+#include "lib/root.h"
 
 enum cw_purge_reason { CW_PURGE_SIZE, CW_PURGE_AGE, CW_PURGE_FREE_SPACE, CW_PURGE_FILES, CW_PURGE_REASON_MAX };
 const char *cw_purge_reason_name(enum cw_purge_reason r); /* "size", "age", "free_space", "max_files" */
@@ -57,6 +58,7 @@ struct cw_purge_victim {
 struct cw_purge_opts {
 	const char *name;                     /* cache name, for logs */
 	const char *path;                     /* the root, absolute */
+	const struct cw_root_id *validated;   /* identity an earlier run validated, or NULL */
 	const struct cw_purge_policy *policy;
 	bool scan_only;                       /* report only: measure, never delete */
 	const atomic_bool *stop;              /* set to abort promptly; may be NULL */
@@ -90,6 +92,8 @@ struct cw_purge_report {
 	uint64_t dirs_removed;
 	uint64_t mounts_skipped;      /* mount points inside the root, never entered */
 	uint64_t fs_free, fs_total;   /* at the start, bytes */
+	struct cw_root_id root_id;    /* the directory this run purged */
+	bool root_changed;            /* not opts.validated: re-validated in full before use */
 };
 
 /* Returns 0 (deletion errors are counted in the report, never fatal); -1 when

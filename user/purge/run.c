@@ -306,9 +306,14 @@ int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, cha
 	r.now_ns = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec;
 	rep->start_time = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
 	double t0 = cw_clock_seconds(CLOCK_MONOTONIC);
-	int open_rc = cw_root_open(o->path, &r.root, err, errlen);
+	int open_rc = cw_root_open(o->path, o->validated, &r.root, err, errlen);
 	if (open_rc != 0)
 		return open_rc;
+	rep->root_id = (struct cw_root_id){ r.root.dev, (ino_t)r.root.ino };
+	rep->root_changed = r.root.changed;
+	if (r.root.changed)
+		cw_warn("purge: the root is another directory than the one validated before; it passed every check again",
+			"cache", o->name ? o->name : "", "path", o->path);
 	r.sel = cw_selector_new(o->policy, r.now_ns, o->heap_budget);
 	if (!r.sel) {
 		snprintf(err, errlen, "out of memory");

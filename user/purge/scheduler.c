@@ -23,6 +23,8 @@ struct job {
 	atomic_bool stop;
 	atomic_bool done;
 	struct cw_cache_config cfg;
+	struct cw_root_id validated;
+	bool have_validated;
 	bool scan_only;
 	int rc;
 	char err[512];
@@ -43,6 +45,8 @@ struct slot {
 	uint64_t written_base;        /* count when the last scan started */
 	uint64_t written_at_unreachable;
 	int64_t oldest_ts_ns;
+	struct cw_root_id root_id;    /* identity the last successful run validated */
+	bool have_root_id;
 	char last_err[512];
 };
 
@@ -113,6 +117,7 @@ static void *job_main(void *arg)
 {
 	struct job *j = arg;
 	struct cw_purge_opts o = { .name = j->cfg.name, .path = j->cfg.path, .policy = &j->cfg.purge,
+				   .validated = j->have_validated ? &j->validated : NULL,
 				   .scan_only = j->scan_only, .stop = &j->stop };
 	j->rc = cw_purge_run(&o, &j->rep, j->err, sizeof(j->err));
 	atomic_store(&j->done, true);
@@ -217,6 +222,8 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 		return;
 	}
 	s->last_err[0] = '\0';
+	s->root_id = r->root_id;
+	s->have_root_id = true;
 	if (r->stopped)
 		return;
 	s->have_scan = true;
@@ -296,6 +303,8 @@ static void start_job(struct slot *s, double now, const char *why)
 		return;
 	}
 	j->scan_only = !s->cfg.purge.enabled;
+	j->validated = s->root_id;
+	j->have_validated = s->have_root_id;
 	atomic_init(&j->stop, false);
 	atomic_init(&j->done, false);
 	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {

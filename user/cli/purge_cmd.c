@@ -264,7 +264,11 @@ static void on_victim(void *ctx, const struct cw_purge_victim *v)
 static void print_summary(const char *name, const char *root, const struct cw_purge_report *r, bool verbose)
 {
 	char b[32], a[32], app[32], g[32];
-	uint64_t files = r->files_before - r->files_after, bytes = r->bytes_before - r->bytes_after;
+	uint64_t files = 0, bytes = 0; /* bytes freed: a name whose inode has other links frees none */
+	for (int i = 0; i < CW_PURGE_REASON_MAX; i++) {
+		files += r->files[i];
+		bytes += r->bytes[i];
+	}
 	cw_format_size(bytes, g, sizeof(g));
 	printf("== %s (", name);
 	put_escaped(stdout, root);
@@ -285,6 +289,9 @@ static void print_summary(const char *name, const char *root, const struct cw_pu
 	       ", empty directories removed %" PRIu64 ", mount points skipped %" PRIu64 ", %.3fs (scan %.3fs)\n",
 	       r->skipped, r->errors, r->dirs_removed, r->mounts_skipped, r->scan_seconds + r->purge_seconds,
 	       r->scan_seconds);
+	if (r->links_unfreed)
+		printf("   %" PRIu64 " of the deleted files had other hard links: their space is not freed\n",
+		       r->links_unfreed);
 	if (r->unreachable)
 		printf("   limits not reached: the remaining files are protected or used too recently\n");
 	if (verbose) {

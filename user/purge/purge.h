@@ -48,7 +48,7 @@ enum cw_victim_status {
 
 struct cw_purge_victim {
 	const char *relpath;          /* relative to the root, raw bytes: escape before printing */
-	uint64_t disk_bytes;
+	uint64_t disk_bytes;          /* freed by it: 0 when its inode has other links */
 	int64_t ts_ns;                /* its "used" time */
 	enum cw_purge_reason reason;
 	enum cw_victim_status status;
@@ -81,11 +81,14 @@ struct cw_purge_report {
 	bool stopped;                 /* aborted by the stop flag */
 	bool unreachable;             /* the goals could not be met: the rest is protected or too young */
 	uint64_t files_before, bytes_before, apparent_before;
-	uint64_t files_after, bytes_after, apparent_after; /* before minus what went (or would go) */
+	/* what the last full walk saw remain (or would remain in a dry run); before
+	 * minus what went when there was no such walk or it was stopped */
+	uint64_t files_after, bytes_after, apparent_after;
 	int64_t oldest_ts_ns;         /* oldest remaining file; INT64_MAX when none */
 	uint64_t goal_size_bytes, goal_free_bytes, goal_files; /* what the limits asked */
-	uint64_t files[CW_PURGE_REASON_MAX];
-	uint64_t bytes[CW_PURGE_REASON_MAX];
+	uint64_t files[CW_PURGE_REASON_MAX];  /* names deleted */
+	uint64_t bytes[CW_PURGE_REASON_MAX];  /* bytes freed: only the last link of an inode frees it */
+	uint64_t links_unfreed;               /* deleted names whose inode kept other links */
 	uint64_t errors;              /* scan errors + failed deletions (vanished ones included) */
 	uint64_t failed;              /* deletions that failed and left the file there */
 	uint64_t skipped;             /* victims used or replaced since the scan */

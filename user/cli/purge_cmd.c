@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include "cli/commands.h"
 #include "config/config.h"
+#include "lib/glob.h"
 #include "lib/log.h"
 #include "purge/purge.h"
 #include "lib/units.h"
@@ -150,11 +151,18 @@ static int parse_opt(struct purge_args *a, int opt, const char *v)
 	case OPT_DRY_RUN:
 		a->dry_run = true;
 		return 0;
-	case OPT_PROTECT:
+	case OPT_PROTECT: {
+		size_t col;
+		const char *why = cw_glob_problem(v, &col);
+		if (why) {
+			fprintf(stderr, "cachewatch purge: --protect '%s': at character %zu: %s\n", v, col + 1, why);
+			return -1;
+		}
 		if (a->policy.nprotect >= MAX_PROTECT)
 			return bad("--protect", v, "accepted: too many --protect flags");
 		a->protect[a->policy.nprotect++] = (char *)v;
 		return 0;
+	}
 	case OPT_TIMESTAMP:
 		if (!strcmp(v, "atime"))
 			a->policy.timestamp = CW_TS_ATIME;

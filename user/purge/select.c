@@ -1,7 +1,7 @@
 /* Victim selection for the purge engine: classification, age histogram, cutoff, bounded candidate heap. */
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/glob.h"
 #include "purge/select.h"
 
 struct cw_selector {
@@ -42,12 +42,9 @@ int64_t cw_purge_timestamp(enum cw_timestamp mode, int64_t atime_ns, int64_t mti
 
 bool cw_purge_name_protected(const struct cw_purge_policy *p, const char *relpath)
 {
-	const char *slash = strrchr(relpath, '/');
-	const char *base = slash ? slash + 1 : relpath;
-	for (size_t i = 0; i < p->nprotect; i++) {
-		if (!fnmatch(p->protect[i], relpath, FNM_PATHNAME) || !fnmatch(p->protect[i], base, 0))
+	for (size_t i = 0; i < p->nprotect; i++)
+		if (cw_glob_match(p->protect[i], relpath))
 			return true;
-	}
 	return false;
 }
 

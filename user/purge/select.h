@@ -22,8 +22,8 @@
 int64_t cw_purge_timestamp(enum cw_timestamp mode, int64_t atime_ns, int64_t mtime_ns,
 			   int64_t ctime_ns, int64_t now_ns);
 
-/* True when a protect glob matches the relative path (FNM_PATHNAME) or the base
- * name of that one entry. */
+/* True when a protect glob matches the entry (cw_glob_match: base name for a
+ * pattern without "/", the whole relative path otherwise, "**" included). */
 bool cw_purge_name_protected(const struct cw_purge_policy *p, const char *relpath);
 /* True when the entry or any directory above it (inside the root) is protected. */
 bool cw_purge_path_protected(const struct cw_purge_policy *p, const char *relpath);

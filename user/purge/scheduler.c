@@ -10,6 +10,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "purge/purge.h"
+#include "purge/select.h"
 
 #define DEFAULT_INTERVAL_S 300.0
 #define MIN_COOLDOWN_S 1.0
@@ -285,12 +286,24 @@ static const char *trigger(const struct slot *s, double now, const struct statvf
 	/* nothing more can go until something new is written: wait for the interval */
 	if (s->last_unreachable && s->written == s->written_at_unreachable)
 		return NULL;
-	if (pol->max_size && s->have_scan &&
-	    (long double)s->stats.scanned_size_bytes + since > (long double)pol->max_size * pol->high_watermark / 100.0L)
+	/* The same goals a purge computes from its scan, here from estimates:
+	 * the last scan plus the bytes written since, and free space now. */
+	struct cw_purge_goals g;
+	uint64_t size = s->have_scan ? s->stats.scanned_size_bytes + since : 0;
+	uint64_t files = s->have_scan ? s->stats.files : 0;
+	uint64_t fs_free = vfs_ok ? (uint64_t)vfs->f_bavail * vfs->f_frsize : 0;
+	uint64_t fs_total = vfs_ok ? (uint64_t)vfs->f_blocks * vfs->f_frsize : 0;
+	cw_purge_compute_goals(pol, size, files, fs_free, fs_total, &g);
+	switch (cw_purge_goals_reason(&g)) {
+	case CW_PURGE_SIZE:
 		return "high_watermark";
-	if (pol->min_free > 0 && vfs_ok && vfs->f_blocks &&
-	    (double)vfs->f_bavail * 100.0 / (double)vfs->f_blocks < pol->min_free)
+	case CW_PURGE_FREE_SPACE:
 		return "min_free";
+	case CW_PURGE_FILES:
+		return "max_files";
+	default:
+		break;
+	}
 	return NULL;
 }
 

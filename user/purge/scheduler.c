@@ -331,6 +331,18 @@ static void start_job(struct slot *s, double now, const char *why)
 	s->written_base = s->written;
 }
 
+/* Free space where the root really is: resolved without symlinks like a run
+ * does, so nobody can point the min_free trigger at another file system. */
+static bool root_statvfs(const struct slot *s, struct statvfs *vfs)
+{
+	struct cw_root_ref ref;
+	if (cw_root_resolve(s->cfg.path, 0, NULL, &ref, NULL, 0) != CW_ROOT_OK)
+		return false;
+	bool ok = fstatvfs(ref.fd, vfs) == 0;
+	cw_root_ref_close(&ref);
+	return ok;
+}
+
 static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wall, const uint64_t *w)
 {
 	if (s->job && atomic_load(&s->job->done)) {
@@ -345,7 +357,7 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wa
 		s->written = *w;
 	}
 	struct statvfs vfs;
-	bool vfs_ok = statvfs(s->cfg.path, &vfs) == 0;
+	bool vfs_ok = root_statvfs(s, &vfs);
 	pthread_mutex_lock(&p->lock);
 	struct cw_purge_stats *st = &s->stats;
 	if (vfs_ok) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include "config/config.h"
 #include "dataplane/snapshot.h"
+#include "lib/root.h"
 
 enum cw_purge_reason { CW_PURGE_SIZE, CW_PURGE_AGE, CW_PURGE_FREE_SPACE, CW_PURGE_FILES, CW_PURGE_REASON_MAX };
 const char *cw_purge_reason_name(enum cw_purge_reason r); /* "size", "age", "free_space", "max_files" */
@@ -48,7 +49,7 @@ enum cw_victim_status {
 
 struct cw_purge_victim {
 	const char *relpath;          /* relative to the root, raw bytes: escape before printing */
-	uint64_t disk_bytes;
+	uint64_t disk_bytes;          /* freed by it: 0 when its inode has other links */
 	int64_t ts_ns;                /* its "used" time */
 	enum cw_purge_reason reason;
 	enum cw_victim_status status;
@@ -58,6 +59,7 @@ struct cw_purge_victim {
 struct cw_purge_opts {
 	const char *name;                     /* cache name, for logs */
 	const char *path;                     /* the root, absolute */
+	const struct cw_root_id *validated;   /* identity an earlier run validated, or NULL */
 	const struct cw_purge_policy *policy;
 	bool scan_only;                       /* report only: measure, never delete */
 	const atomic_bool *stop;              /* set to abort promptly; may be NULL */
@@ -80,17 +82,22 @@ struct cw_purge_report {
 	bool stopped;                 /* aborted by the stop flag */
 	bool unreachable;             /* the goals could not be met: the rest is protected or too young */
 	uint64_t files_before, bytes_before, apparent_before;
-	uint64_t files_after, bytes_after, apparent_after; /* before minus what went (or would go) */
+	/* what the last full walk saw remain (or would remain in a dry run); before
+	 * minus what went when there was no such walk or it was stopped */
+	uint64_t files_after, bytes_after, apparent_after;
 	int64_t oldest_ts_ns;         /* oldest remaining file; INT64_MAX when none */
 	uint64_t goal_size_bytes, goal_free_bytes, goal_files; /* what the limits asked */
-	uint64_t files[CW_PURGE_REASON_MAX];
-	uint64_t bytes[CW_PURGE_REASON_MAX];
+	uint64_t files[CW_PURGE_REASON_MAX];  /* names deleted */
+	uint64_t bytes[CW_PURGE_REASON_MAX];  /* bytes freed: only the last link of an inode frees it */
+	uint64_t links_unfreed;               /* deleted names whose inode kept other links */
 	uint64_t errors;              /* scan errors + failed deletions (vanished ones included) */
 	uint64_t failed;              /* deletions that failed and left the file there */
 	uint64_t skipped;             /* victims used or replaced since the scan */
 	uint64_t dirs_removed;
 	uint64_t mounts_skipped;      /* mount points inside the root, never entered */
 	uint64_t fs_free, fs_total;   /* at the start, bytes */
+	struct cw_root_id root_id;    /* the directory this run purged */
+	bool root_changed;            /* not opts.validated: re-validated in full before use */
 };
 
 /* Returns 0 (deletion errors are counted in the report, never fatal); -1 when

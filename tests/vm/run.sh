@@ -1,8 +1,11 @@
 #!/bin/bash
-# Kernel-matrix test (make test-vm): boot Debian's 6.1 kernels under qemu TCG and run the data-plane tests in each.
+# Kernel-matrix test (make test-vm): boot Debian's kernels (5.10 to the newest) under qemu TCG and run the data-plane tests in each.
 #
 # Environment:
-#   VM_KERNELS    flavours to boot (default "amd64 cloud-amd64 rt-amd64"; "cloud"/"rt" also work)
+#   KERNELS       kernels to boot: SERIES-FLAVOUR (6.12-rt-amd64, 6.12-rt) or SERIES (all its
+#                 flavours); series 5.10 6.1 6.12 latest (tests/vm/kernels.sh). Default:
+#                 VM_SUBSET (make test) or everything (make test-vm-full). VM_KERNELS = KERNELS.
+#   VM_CACHE      downloads and unpacked kernels (default ~/.cache/cachewatch-vm, survives make clean)
 #   VM_BACKENDS   payload labels to run (default: all of PAYLOAD below, e.g. "fentry kprobe")
 #   VM_TIMEOUT    seconds per VM before it is killed and failed (default 300)
 #   VM_AGENT      agent binary (default build/cachewatch)
@@ -11,7 +14,7 @@
 #   VM_EXTRA_FILES   extra files for the initramfs, space separated SRC[=DEST]
 #   VM_APPEND     extra kernel command line;  VM_MEM (1G), VM_DISK_SIZE (1G);  QEMU binary
 #   CI=true       anything that prevents running is a failure (never a skip)
-# Console logs: build/vm-cache/logs/<flavour>.log. See docs/vm.md.
+# Console logs: build/vm-logs/<kernel>.log. See docs/vm.md.
 
 # The Makefile may start this with sh: switch to bash before any bash syntax is parsed.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -30,9 +33,14 @@ tracepoint  build/tests/test_dataplane --backend tracepoint --workdir "$W"
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
 VM_DIR=$REPO_ROOT/tests/vm
-CACHE_DIR=${VM_CACHE_DIR:-$REPO_ROOT/build/vm-cache}
-LOG_DIR=$CACHE_DIR/logs
-VM_KERNELS=${VM_KERNELS:-amd64 cloud-amd64 rt-amd64}
+VM_CACHE=${VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cachewatch-vm}
+export VM_CACHE
+LOG_DIR=${VM_LOG_DIR:-$REPO_ROOT/build/vm-logs}
+# The representative subset tests/run.sh (make test) boots: every series once, every
+# flavour once, the preemption models that change auto's choice (voluntary, RT, and the
+# newest kernel's default). make test-vm-full boots them all. See docs/vm.md.
+VM_SUBSET='5.10-amd64 6.1-cloud-amd64 6.12-rt-amd64 latest-amd64'
+KERNELS=${KERNELS:-${VM_KERNELS:-}}
 VM_BACKENDS=${VM_BACKENDS:-}
 VM_TIMEOUT=${VM_TIMEOUT:-300}
 VM_AGENT=${VM_AGENT:-$REPO_ROOT/build/cachewatch}
@@ -47,7 +55,7 @@ QEMU_PID=''
 TMP=''
 LABELS=()
 FLAVOURS=()
-declare -A CELL=() VM_NOTE=()
+declare -A CELL=() VM_NOTE=() VM_TIMES=()
 TOTAL_PASS=0
 TOTAL_FAIL=0
 BAD_RUNS=0
@@ -126,25 +134,24 @@ payload_files() {
 	done
 }
 
-# One harness at a time per cache: runs share logs and the 2 cores (others wait here).
+# One harness at a time per cache: runs share the downloads and the 2 cores (others wait here).
 take_lock() {
 	command -v flock >/dev/null || return 0
-	exec 9>"$CACHE_DIR/run.lock"
+	exec 9>"$VM_CACHE/run.lock"
 	flock -n 9 && return 0
-	log "another tests/vm/run.sh is using $CACHE_DIR; waiting for it to finish"
+	log "another tests/vm/run.sh is using $VM_CACHE; waiting for it to finish"
 	flock 9
 }
 
-# Map VM_KERNELS names to flavours; set FLAVOURS.
-pick_flavours() {
-	local k
-	for k in $VM_KERNELS; do
-		case $k in
-		amd64 | *-amd64) FLAVOURS+=("$k") ;;
-		*) FLAVOURS+=("$k-amd64") ;;
-		esac
-	done
-	[ ${#FLAVOURS[@]} -gt 0 ] || die "VM_KERNELS is empty"
+# KERNELS as kernels.sh arguments ("all": everything, "subset": VM_SUBSET); set WANT.
+pick_kernels() {
+	WANT=()
+	case ${KERNELS:-all} in
+	all) ;;
+	subset) read -r -a WANT <<<"$VM_SUBSET" ;;
+	*) read -r -a WANT <<<"$KERNELS" ;;
+	esac
+	"$VM_DIR/kernels.sh" -l "${WANT[@]}" >/dev/null || die "bad KERNELS '$KERNELS'"
 }
 
 # A blank ext4 image for /work in the VM.
@@ -154,26 +161,30 @@ make_disk() {
 	mkfs.ext4 -q -F -L cwwork "$1" || die "mkfs.ext4 $1 failed"
 }
 
-# The backend --bpf.attach=auto must choose in flavour $1: kprobe on PREEMPT_RT
-# kernels (fentry programs can be skipped there, see docs/backends.md), else fentry.
+# The backend --bpf.attach=auto must choose on the kernel with config $1: kprobe where
+# preemption can put a second task into a BPF trampoline program on one CPU (PREEMPT_RT,
+# and full or lazy preemption as the default model; docs/backends.md), else fentry.
+# Read from the package's config, independently of how the agent decides at run time.
 expected_auto() {
-	case $1 in
-	rt-*) echo kprobe ;;
-	*) echo fentry ;;
-	esac
+	if grep -qE '^CONFIG_PREEMPT(_RT|_LAZY)?=y' "$1"; then
+		echo kprobe
+	else
+		echo fentry
+	fi
 }
 
-# Boot kernel $2 with initrd $3 and disk $4, console to $5; wait at most VM_TIMEOUT.
-# Sets VM_STATUS (done|timeout|exited) and VM_BOOT_MS / VM_TOTAL_MS.
+# Boot kernel $2 with initrd $3 and disk $4, console to $5, expected auto backend $6; wait
+# at most VM_TIMEOUT. Sets VM_STATUS (done|timeout|exited), VM_BOOT_MS, VM_SUITE_MS
+# (first @@CW-BEGIN to @@CW-DONE) and VM_TOTAL_MS.
 boot_vm() {
-	local start t boot_ms='' done_ms=''
+	local start t boot_ms='' done_ms='' begin_ms=''
 	rm -f "$5"
 	# timeout(1) bounds qemu's life even if this script is SIGKILLed; setsid gives a
 	# process group that kill_qemu can kill as a whole.
 	setsid timeout -s KILL $((VM_TIMEOUT + 60)) \
 		"$QEMU" -accel tcg -cpu max -smp 2 -m "$VM_MEM" -nographic -no-reboot \
 		-kernel "$2" -initrd "$3" \
-		-append "console=ttyS0 panic=-1 CW_EXPECT_AUTO=$(expected_auto "$1") ${VM_APPEND:-}" \
+		-append "console=ttyS0 panic=-1 CW_EXPECT_AUTO=$6 ${VM_APPEND:-}" \
 		-drive "file=$4,format=raw,if=virtio" \
 		-nic none -serial "file:$5" -monitor none \
 		</dev/null >"${5%.log}.qemu.log" 2>&1 &
@@ -184,6 +195,9 @@ boot_vm() {
 		t=$(($(now_ms) - start))
 		if [ -z "$boot_ms" ] && grep -q 'cw-init: kernel' "$5" 2>/dev/null; then
 			boot_ms=$t
+		fi
+		if [ -z "$begin_ms" ] && grep -q '^@@CW-BEGIN' "$5" 2>/dev/null; then
+			begin_ms=$t
 		fi
 		if [ -z "$done_ms" ] && grep -q '^@@CW-DONE' "$5" 2>/dev/null; then
 			done_ms=$t
@@ -201,6 +215,8 @@ boot_vm() {
 	kill_qemu
 	VM_TOTAL_MS=$(($(now_ms) - start))
 	VM_BOOT_MS=${boot_ms:-}
+	VM_SUITE_MS=''
+	[ -z "$begin_ms" ] || [ -z "$done_ms" ] || VM_SUITE_MS=$((done_ms - begin_ms))
 	tr -d '\r' <"$5" | grep -q '^@@CW-DONE' && VM_STATUS="done"
 	return 0
 }
@@ -268,29 +284,45 @@ record_results() {
 	done
 }
 
-# Fetch, build, boot and evaluate one flavour ($1 = "FLAVOUR KREL KROOT").
+# Did the VM with status $1 and console $2 stop before its first payload run (hang or oops
+# while booting)? Such boots are retried once: under TCG about 1 boot in 8 hangs early.
+early_failure() {
+	[ "$1" != "done" ] || return 1
+	! tr -d '\r' <"$2" | grep -q '^@@CW-BEGIN'
+}
+
+# Fetch, build, boot and evaluate one kernel ($1 = "ID KREL VMLINUZ MODDIR CONFIG").
 run_flavour() {
-	local flavour krel kroot initrd disk logf note files=()
-	read -r flavour krel kroot <<<"$1"
+	local flavour krel vmlinuz moddir config initrd disk logf note files=() expect attempt retry=''
+	read -r flavour krel vmlinuz moddir config <<<"$1"
 	initrd=$TMP/$flavour.cpio.gz
 	disk=$TMP/$flavour.img
 	logf=$LOG_DIR/$flavour.log
+	expect=$(expected_auto "$config")
 	mapfile -t files < <(payload_files "$TMP/payload")
 	log "$flavour: building initramfs for $krel"
-	"$VM_DIR/mkinitramfs.sh" -o "$initrd" -k "$kroot" -r "$krel" -p "$TMP/payload" "${files[@]}" ||
+	"$VM_DIR/mkinitramfs.sh" -o "$initrd" -k "$moddir" -r "$krel" -p "$TMP/payload" "${files[@]}" ||
 		die "mkinitramfs.sh failed for $flavour"
-	make_disk "$disk"
-	log "$flavour: booting $krel under TCG (timeout ${VM_TIMEOUT}s, console: $logf)"
-	boot_vm "$flavour" "$kroot/boot/vmlinuz-$krel" "$initrd" "$disk" "$logf"
-	rm -f "$disk"
-	note="boot ${VM_BOOT_MS:-?}ms, total ${VM_TOTAL_MS}ms"
+	for attempt in 1 2; do
+		make_disk "$disk"
+		log "$flavour: booting $krel under TCG (attempt $attempt, timeout ${VM_TIMEOUT}s, console: $logf)"
+		boot_vm "$flavour" "$vmlinuz" "$initrd" "$disk" "$logf" "$expect"
+		rm -f "$disk"
+		[ "$attempt" = 1 ] && early_failure "$VM_STATUS" "$logf" || break
+		retry="retried after: $(vm_failure "$VM_STATUS" "$logf")"
+		log "$flavour: boot failed before the suite started ($retry); retrying once"
+		show_tail "$flavour" "$logf"
+		cp "$logf" "${logf%.log}.attempt1.log"
+	done
+	VM_TIMES[$flavour]="${VM_BOOT_MS:-?} ${VM_SUITE_MS:-?}"
+	note="boot $(secs "$VM_BOOT_MS"), suite $(secs "$VM_SUITE_MS"), total $(secs "$VM_TOTAL_MS")${retry:+, $retry}"
 	if [ "$VM_STATUS" != "done" ]; then
 		note="$note, $(vm_failure "$VM_STATUS" "$logf")"
 		log "$flavour: VM FAILED: $note"
 		show_tail "$flavour" "$logf"
 		BAD_RUNS=$((BAD_RUNS + 1))
 	fi
-	VM_NOTE[$flavour]="$krel ($note)"
+	VM_NOTE[$flavour]="$krel, auto must pick $expect ($note)"
 	log "$flavour: $note"
 	record_results "$flavour" "$logf" "$VM_STATUS"
 }
@@ -303,6 +335,8 @@ vm_failure() {
 		echo "TIMEOUT after ${VM_TIMEOUT}s"
 	elif grep -q 'Kernel panic' "$2"; then
 		echo "KERNEL PANIC: $(grep -m1 'Kernel panic' "$2" | tr -d '\r')"
+	elif grep -qE 'Oops|BUG:' "$2"; then
+		echo "OOPS: $(grep -m1 -E 'Oops|BUG:' "$2" | tr -d '\r')"
 	elif [ -n "$err" ]; then
 		echo "init error: $err"
 	else
@@ -310,18 +344,26 @@ vm_failure() {
 	fi
 }
 
+# Milliseconds $1 as seconds with one decimal ("?" if unknown).
+secs() {
+	[ -n "${1:-}" ] || { echo '?'; return; }
+	printf '%d.%ds' $(($1 / 1000)) $(($1 % 1000 / 100))
+}
+
 print_matrix() {
-	local flavour label w=12 row
-	for label in "${LABELS[@]}"; do [ ${#label} -lt $w ] || w=$((${#label} + 2)); done
+	local flavour label row boot suite
 	printf '\n== VM kernel matrix ==\n'
 	for flavour in "${FLAVOURS[@]}"; do
-		printf '%-12s %s\n' "$flavour" "${VM_NOTE[$flavour]:-not run}"
+		printf '%-18s %s\n' "$flavour" "${VM_NOTE[$flavour]:-not run}"
 	done
-	printf '\n%-14s' kernel
+	printf '\n%-18s | %-7s | %-7s' kernel boot suite
 	for label in "${LABELS[@]}"; do printf ' | %-22s' "$label"; done
 	printf '\n'
 	for flavour in "${FLAVOURS[@]}"; do
-		row=$(printf '%-14s' "$flavour")
+		read -r boot suite <<<"${VM_TIMES[$flavour]:-? ?}"
+		[ "$boot" = '?' ] || boot=$(secs "$boot")
+		[ "$suite" = '?' ] || suite=$(secs "$suite")
+		row=$(printf '%-18s | %-7s | %-7s' "$flavour" "$boot" "$suite")
 		for label in "${LABELS[@]}"; do
 			row+=$(printf ' | %-22s' "${CELL[$flavour/$label]:-MISSING}")
 		done
@@ -333,21 +375,28 @@ print_matrix() {
 }
 
 main() {
-	local kernels line
+	local kernels line id krel why label
 	trap cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	[[ $VM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "VM_TIMEOUT must be a positive number of seconds"
 	check_qemu
 	command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 not found (install e2fsprogs)"
-	pick_flavours
-	mkdir -p "$LOG_DIR"
+	pick_kernels
+	mkdir -p "$LOG_DIR" "$VM_CACHE"
 	take_lock
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/cw-vm.XXXXXX")
 	make_payload "$TMP/payload"
 	payload_files "$TMP/payload" >/dev/null # fail early on missing programs
-	kernels=$("$VM_DIR/kernels.sh" "${FLAVOURS[@]}") || die "kernels.sh could not provide kernels: ${FLAVOURS[*]}"
+	kernels=$("$VM_DIR/kernels.sh" "${WANT[@]}") || die "kernels.sh could not provide kernels: ${WANT[*]:-all}"
+	mapfile -t FLAVOURS < <(awk '{ print $1 }' <<<"$kernels")
 	while read -r line; do
+		read -r id krel why <<<"$line"
+		if [ "$krel" = - ]; then # kernels.sh: a flavour the archive does not serve
+			VM_NOTE[$id]="not run: ${why#UNAVAILABLE }"
+			for label in "${LABELS[@]}"; do CELL[$id/$label]=UNAVAILABLE; done
+			continue
+		fi
 		run_flavour "$line"
 	done <<<"$kernels"
 	print_matrix

@@ -55,6 +55,9 @@ enum scratch_slot {
 
 struct scratch {
 	__u64 owner;
+	__u32 slot;             /* its own index, for the global functions below */
+	__u32 pad;
+	struct cw_root_val rv;  /* the root cw_find_root found */
 	struct dentry *chain[CW_MAX_WALK];
 	char name[CW_GROUP_NAME_MAX * 2]; /* group name under construction */
 	char path[CW_PATH_MAX];            /* unlink path string */
@@ -72,16 +75,28 @@ static __always_inline __u64 fnv_byte(__u64 h, unsigned char c)
 	return (h ^ c) * CW_FNV_PRIME;
 }
 
-/* Walks d_parent from dir until a watched root matches. Never crosses mounts:
- * d_parent stops at the file system's own root. 1: found (level = how many
- * directories below the root dir is), 0: not watched, -1: walk bound hit. */
-static __always_inline int find_root(struct scratch *s, struct dentry *dir,
-				     struct cw_root_val *rv, __u32 *level)
+/* The loops of attribution are global functions: the verifier checks each once,
+ * on its own, instead of once per path of every caller (the walk's depth times
+ * the group name's length made tp_sys_exit pass 1,000,000 verified instructions
+ * on 7.x). Global functions take scalars only: the scratch slot is passed by index. */
+static __always_inline struct scratch *scratch_at(__u32 slot)
 {
-	struct cw_root_key k = {};
-	struct dentry *d = dir;
+	return bpf_map_lookup_elem(&scratch_map, &slot);
+}
 
-	k.dev = BPF_CORE_READ(dir, d_sb, s_dev);
+/* Walks d_parent from dir until a watched root matches. Never crosses mounts:
+ * d_parent stops at the file system's own root. level+1 when found (level = how
+ * many directories below the root dir is; the root in s->rv), 0: not watched,
+ * -1: walk bound hit. */
+__noinline int cw_find_root(__u32 slot, __u64 dir_addr)
+{
+	struct scratch *s = scratch_at(slot);
+	struct dentry *d = (struct dentry *)dir_addr;
+	struct cw_root_key k = {};
+
+	if (!s)
+		return 0;
+	k.dev = BPF_CORE_READ(d, d_sb, s_dev);
 	for (__u32 i = 0; i < CW_MAX_WALK; i++) {
 		if (i >= max_walk)
 			return -1;
@@ -89,9 +104,8 @@ static __always_inline int find_root(struct scratch *s, struct dentry *dir,
 		k.ino = BPF_CORE_READ(d, d_inode, i_ino);
 		struct cw_root_val *v = bpf_map_lookup_elem(&roots, &k);
 		if (v) {
-			*rv = *v;
-			*level = i;
-			return 1;
+			s->rv = *v;
+			return i + 1;
 		}
 		struct dentry *p = BPF_CORE_READ(d, d_parent);
 		if (!p || p == d)
@@ -101,11 +115,28 @@ static __always_inline int find_root(struct scratch *s, struct dentry *dir,
 	return -1;
 }
 
+/* 1: found (rv, level set), 0: not watched, -1: walk bound hit. */
+static __always_inline int find_root(struct scratch *s, struct dentry *dir,
+				     struct cw_root_val *rv, __u32 *level)
+{
+	int r = cw_find_root(s->slot, (__u64)dir);
+
+	if (r <= 0)
+		return r;
+	*rv = s->rv;
+	*level = r - 1;
+	return 1;
+}
+
 /* Appends the names of the first `want` directories below the root (taken from
  * the walk's chain) to s->name, separated by '/'. Returns the new length. */
-static __always_inline __u32 name_from_chain(struct scratch *s, __u32 level, __u32 want)
+__noinline __u32 cw_name_from_chain(__u32 slot, __u32 level, __u32 want)
 {
+	struct scratch *s = scratch_at(slot);
 	__u32 off = 0;
+
+	if (!s)
+		return 0;
 
 	for (__u32 j = 0; j < CW_MAX_GROUP_DEPTH; j++) {
 		if (j >= want || j >= level)
@@ -132,9 +163,18 @@ static __always_inline __u32 name_from_chain(struct scratch *s, __u32 level, __u
 	return off;
 }
 
-static __always_inline __u64 hash_name(struct scratch *s, __u32 len)
+static __always_inline __u32 name_from_chain(struct scratch *s, __u32 level, __u32 want)
 {
+	return cw_name_from_chain(s->slot, level, want);
+}
+
+__noinline __u64 cw_hash_name(__u32 slot, __u32 len)
+{
+	struct scratch *s = scratch_at(slot);
 	__u64 h = CW_FNV_OFFSET;
+
+	if (!s)
+		return h;
 
 	for (__u32 i = 0; i < CW_GROUP_NAME_MAX; i++) {
 		if (i >= len)
@@ -156,12 +196,16 @@ static __always_inline void admit_group(struct scratch *s, __u32 len,
 		return;
 	}
 	s->name[len & (CW_GROUP_NAME_MAX - 1)] = 0;
-	key->group = hash_name(s, len);
+	key->group = cw_hash_name(s->slot, len);
 	if (bpf_map_lookup_elem(&groups, key))
 		return;
 	__u32 slot = rv->id & (CW_MAX_ROOTS - 1);
-	__u64 old = __sync_fetch_and_add(&group_count[slot], 1);
-	if (rv->max_groups && old >= rv->max_groups) {
+	/* Reserve, then look: atomics that return a value (BPF_FETCH) need 5.12, a
+	 * plain atomic add works from 5.10. The count never passes max_groups; two
+	 * new groups racing for the last place may both fold into _other (docs/vm.md). */
+	__sync_fetch_and_add(&group_count[slot], 1);
+	__u64 now = *(volatile __u64 *)&group_count[slot];
+	if (rv->max_groups && now > rv->max_groups) {
 		__sync_fetch_and_add(&group_count[slot], -1);
 		key->group = CW_GROUP_OTHER;
 		return;
@@ -178,7 +222,7 @@ static __always_inline void admit_group(struct scratch *s, __u32 len,
 
 static __always_inline struct scratch *get_scratch(__u32 slot)
 {
-	return bpf_map_lookup_elem(&scratch_map, &slot);
+	return scratch_at(slot);
 }
 
 /* Takes this CPU's scratch slot for the current task. */
@@ -186,8 +230,10 @@ static __always_inline struct scratch *claim_scratch(__u32 slot)
 {
 	struct scratch *s = get_scratch(slot);
 
-	if (s)
+	if (s) {
 		s->owner = bpf_get_current_pid_tgid();
+		s->slot = slot;
+	}
 	return s;
 }
 

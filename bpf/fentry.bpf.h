@@ -32,20 +32,24 @@ int BPF_PROG(fx_vfs_writev, struct file *file, const void *vec, unsigned long vl
 }
 
 /* vfs_unlink's argument list changed across kernels (5.12 added a user
- * namespace first, 6.3 made it an idmap); the loader reads the prototype from
- * BTF, sets where the dentry is, and keeps the exit program of that arity. */
+ * namespace first, 6.3 made it an idmap). One entry and one exit program per
+ * prototype: the verifier refuses to load an argument slot whose type it does
+ * not allow (5.10's 3rd and 6.1's 4th, struct inode **), even unused. The
+ * loader reads the prototype from BTF and keeps the pair of that arity. */
 SEC("fentry/vfs_unlink")
-int BPF_PROG(fe_vfs_unlink)
+int BPF_PROG(fe_vfs_unlink3, void *dir, struct dentry *dentry)
 {
-	__u64 a1 = ctx[1], a2 = ctx[2];
-
-	unlink_enter_dentry(pick_arg(a1, a2));
+	unlink_enter_dentry(dentry);
 	return 0;
 }
 
-/* Two exit programs, one per prototype: the verifier refuses to load an argument
- * slot whose type it does not allow (6.1's 4th, struct inode **), even unused.
- * The loader keeps the one matching vfs_unlink's BTF. */
+SEC("fentry/vfs_unlink")
+int BPF_PROG(fe_vfs_unlink4, void *ns, void *dir, struct dentry *dentry)
+{
+	unlink_enter_dentry(dentry);
+	return 0;
+}
+
 SEC("fexit/vfs_unlink")
 int BPF_PROG(fx_vfs_unlink3, void *dir, struct dentry *dentry, void *delegated, int ret)
 {

@@ -18,6 +18,9 @@ static __always_inline void unlink_sys_enter(int dfd, const char *path)
 SEC("tp_btf/ext4_unlink_enter")
 int BPF_PROG(tpb_ext4_unlink_enter, struct inode *parent, struct dentry *dentry)
 {
+	/* From 6.12 the verifier types tracepoint pointers "or NULL": check first. */
+	if (!dentry)
+		return 0;
 	unlink_enter_dentry(dentry);
 	return 0;
 }
@@ -38,7 +41,7 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 	case NR_writev:
 	case NR_pwritev:
 	case NR_pwritev2:
-		write_enter(fd_file(bpf_get_current_task_btf(), (int)PT_REGS_PARM1_CORE_SYSCALL(regs)),
+		write_enter(fd_file((struct task_struct *)bpf_get_current_task(), (int)PT_REGS_PARM1_CORE_SYSCALL(regs)),
 			    SLOT_WRITE);
 		break;
 	case NR_unlink:

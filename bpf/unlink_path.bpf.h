@@ -68,16 +68,36 @@ struct walk_ctx {
 	int absolute;
 };
 
+/* The walk's state lives in a map value, not on the stack: the verifier tracks
+ * stack values exactly, and from 6.7 it checks a bpf_loop callback again for
+ * every new state, which for the lengths and offsets of a path walk meant one
+ * check per character. Map values it treats as unknown, so the step converges
+ * after a check or two. Used by tp_sys_exit only (one task per CPU at a time,
+ * like its scratch slot). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_ctx);
+} walk_state SEC(".maps");
+
+static __always_inline struct walk_ctx *get_walk(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&walk_state, &zero);
+}
+
 /* One character of the path. Run through bpf_loop so the verifier checks the
  * step once instead of once per character. */
 static long walk_step(__u32 i, void *data)
 {
-	struct walk_ctx *c = data;
-	struct path_walk *w = &c->w;
+	struct walk_ctx *c = get_walk();
 	struct scratch *s = get_scratch(SLOT_UNLINK_PATH);
 
-	if (!s || i >= CW_PATH_MAX)
+	if (!c || !s || i >= CW_PATH_MAX)
 		return 1;
+	struct path_walk *w = &c->w;
 	if (i < c->start)
 		return 0;
 	char ch = s->path[i];
@@ -115,7 +135,7 @@ static __always_inline void walk_path(struct scratch *s, struct walk_ctx *c)
 		s->name[w->name_len & (CW_GROUP_NAME_MAX - 1)] = '/';
 		w->name_cur = w->name_len + 1;
 	}
-	bpf_loop(CW_PATH_MAX, walk_step, c, 0);
+	bpf_loop(CW_PATH_MAX, walk_step, NULL, 0);
 }
 
 /* Attributes unlink(path)/unlinkat(dfd, path) from its path string: relative to
@@ -125,13 +145,15 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	struct scratch *s = claim_scratch(SLOT_UNLINK_PATH);
-	struct walk_ctx c = { .w = { .h_commit = CW_FNV_OFFSET } };
-	struct path_walk *w = &c.w;
+	struct walk_ctx *c = get_walk();
 	struct dentry *base;
 	__u32 level = 0;
 
-	if (!s)
+	if (!s || !c)
 		return 0;
+	__builtin_memset(c, 0, sizeof(*c));
+	c->w.h_commit = CW_FNV_OFFSET;
+	struct path_walk *w = &c->w;
 	long n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)in->path);
 	if (n <= 1)
 		return 0;
@@ -155,9 +177,9 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 	} else if (!absolute || !same_root_as_agent(t)) {
 		return 0;
 	}
-	c.start = absolute ? 1 : 0;
-	c.absolute = absolute;
-	walk_path(s, &c);
+	c->start = absolute ? 1 : 0;
+	c->absolute = absolute;
+	walk_path(s, c);
 	if (!w->found)
 		return 0;
 	if (w->bad) {

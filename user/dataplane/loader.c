@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -166,7 +167,8 @@ static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b, cons
 		int on = !strncmp(name, pfx, strlen(pfx));
 		if (on && !strncmp(name, "tpb_ext4_", 9))
 			on = ext4_tp;
-		if (on && !strncmp(name, "fx_vfs_unlink", 13))
+		/* one entry/exit pair per vfs_unlink prototype (fentry.bpf.h) */
+		if (on && (!strncmp(name, "fe_vfs_unlink", 13) || !strncmp(name, "fx_vfs_unlink", 13)))
 			on = name[13] - '0' == (int)nargs;
 		if (on && strstr(name, "vfs_writev"))
 			on = writev;
@@ -189,13 +191,60 @@ static void explain(enum cw_backend b, const char *stage, int err, char *buf, si
 		 libbpf_last[0] ? " [libbpf: " : "", libbpf_last, libbpf_last[0] ? "]" : "");
 }
 
+/* Kernel features a backend needs beyond what loading shows clearly: probed, never
+ * inferred from the version. 0 if usable, else -EOPNOTSUPP and the reason in err. */
+static int check_features(enum cw_backend b, char *err, size_t errlen)
+{
+	if (b != CW_BACKEND_TRACEPOINT)
+		return 0;
+	/* the unlink path walk runs through bpf_loop (unlink_path.bpf.h) */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) > 0)
+		return 0;
+	snprintf(err, errlen, "tracepoint backend refused: it needs Linux 5.17 or later (the "
+		 "bpf_loop helper is missing on this kernel); use --bpf.attach=kprobe or fentry");
+	return -EOPNOTSUPP;
+}
+
+/* Logs the verifier's work per program (verified_insns, Linux 5.16+) and the largest. */
+static void log_verified_insns(const struct cachewatch_bpf *skel, enum cw_backend b)
+{
+	struct bpf_program *p;
+	const char *largest = NULL;
+	__u32 most = 0;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		char n[16];
+		int fd = bpf_program__fd(p);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		snprintf(n, sizeof(n), "%u", info.verified_insns);
+		cw_debug("BPF program verified", "prog", bpf_program__name(p), "verified_insns", n);
+		if (!largest || info.verified_insns > most) {
+			largest = bpf_program__name(p);
+			most = info.verified_insns;
+		}
+	}
+	if (!largest)
+		return;
+	char n[16];
+	snprintf(n, sizeof(n), "%u", most);
+	cw_info("BPF programs verified", "backend", cw_backend_name(b), "largest_prog", largest,
+		"verified_insns", most ? n : "unknown (kernel before 5.16)");
+}
+
 static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,
 		       struct cachewatch_bpf **out, char *err, size_t errlen)
 {
-	struct cachewatch_bpf *skel = cachewatch_bpf__open();
+	struct cachewatch_bpf *skel;
 	int ret;
 
 	libbpf_last[0] = 0;
+	ret = check_features(b, err, errlen);
+	if (ret)
+		return ret;
+	skel = cachewatch_bpf__open();
 	if (!skel) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
@@ -211,6 +260,7 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 		explain(b, "program load", ret, err, errlen);
 		goto cleanup;
 	}
+	log_verified_insns(skel, b);
 	ret = cachewatch_bpf__attach(skel);
 	if (ret) {
 		explain(b, "attach", ret, err, errlen);
@@ -223,17 +273,100 @@ cleanup:
 	return ret;
 }
 
-bool cw_kernel_is_preempt_rt(void)
+/* Reads up to len-1 bytes of a small file; 0 on success. */
+static int read_small(const char *path, char *buf, size_t len)
 {
-	char buf[8] = "";
-	FILE *f = fopen("/sys/kernel/realtime", "r");
+	FILE *f = fopen(path, "r");
+	size_t n;
 
 	if (!f)
-		return false;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
 	fclose(f);
-	return buf[0] == '1';
+	return n ? 0 : -1;
+}
+
+const char *cw_parse_sched_preempt(const char *s)
+{
+	static const char *models[] = { "none", "voluntary", "full", "lazy" };
+	const char *open = s ? strchr(s, '(') : NULL;
+
+	for (size_t i = 0; open && i < sizeof(models) / sizeof(models[0]); i++) {
+		size_t n = strlen(models[i]);
+		if (!strncmp(open + 1, models[i], n) && open[1 + n] == ')')
+			return models[i];
+	}
+	return NULL;
+}
+
+/* Is "NAME=y" a line of the kernel config text? */
+static int config_has(const char *config, const char *name)
+{
+	char want[64];
+	size_t n = (size_t)snprintf(want, sizeof(want), "%s=y", name);
+
+	for (const char *p = config; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, want, n) && (p[n] == '\n' || p[n] == 0))
+			return 1;
+	return 0;
+}
+
+const char *cw_parse_preempt_config(const char *config, const char *cmdline)
+{
+	const char *arg = cmdline ? strstr(cmdline, "preempt=") : NULL;
+
+	if (config_has(config, "CONFIG_PREEMPT_RT"))
+		return "rt";
+	if (arg && config_has(config, "CONFIG_PREEMPT_DYNAMIC")) {
+		static char m[16];
+		size_t n = strcspn(arg + 8, " \n");
+		if (n && n < sizeof(m)) {
+			memcpy(m, arg + 8, n);
+			m[n] = 0;
+			return m;
+		}
+	}
+	if (config_has(config, "CONFIG_PREEMPT_LAZY"))
+		return "lazy";
+	if (config_has(config, "CONFIG_PREEMPT"))
+		return "full";
+	if (config_has(config, "CONFIG_PREEMPT_VOLUNTARY"))
+		return "voluntary";
+	if (config_has(config, "CONFIG_PREEMPT_NONE"))
+		return "none";
+	return NULL;
+}
+
+const char *cw_preempt_model(void)
+{
+	static char config[1 << 18];
+	char buf[128], cmdline[4096] = "", path[300];
+	struct utsname u;
+	const char *m;
+
+	/* the model in force (PREEMPT_DYNAMIC kernels switch it at boot and at run time) */
+	if (!read_small("/sys/kernel/debug/sched/preempt", buf, sizeof(buf)) &&
+	    (m = cw_parse_sched_preempt(buf)))
+		return m;
+	if (!read_small("/sys/kernel/realtime", buf, sizeof(buf)) && buf[0] == '1')
+		return "rt";
+	if (uname(&u))
+		return "unknown";
+	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+	if (read_small(path, config, sizeof(config)))
+		return "unknown";
+	read_small("/proc/cmdline", cmdline, sizeof(cmdline));
+	m = cw_parse_preempt_config(config, cmdline);
+	return m ? m : "unknown";
+}
+
+bool cw_fentry_may_skip(const char *model)
+{
+	/* Trampoline programs run with migration but not preemption disabled; only
+	 * where the kernel never preempts a task in kernel mode on its own can a
+	 * second task not enter the same program on that CPU (recursion guard). */
+	return strcmp(model, "none") && strcmp(model, "voluntary");
 }
 
 int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, char *err,
@@ -241,8 +374,8 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 {
 	static const enum cw_backend order_default[] = { CW_BACKEND_FENTRY, CW_BACKEND_KPROBE,
 							 CW_BACKEND_TRACEPOINT };
-	static const enum cw_backend order_rt[] = { CW_BACKEND_KPROBE, CW_BACKEND_FENTRY,
-						    CW_BACKEND_TRACEPOINT };
+	static const enum cw_backend order_preempt[] = { CW_BACKEND_KPROBE, CW_BACKEND_TRACEPOINT,
+							 CW_BACKEND_FENTRY };
 	unsigned max_walk = opts->max_walk ? opts->max_walk : CW_MAX_WALK;
 	struct cachewatch_bpf *skel = NULL;
 	struct btf *btf = NULL;
@@ -264,13 +397,20 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 		cw_warn("kernel BTF not readable; CO-RE relocation will fail", "path",
 			"/sys/kernel/btf/vmlinux");
 	}
+	const char *preempt = cw_preempt_model();
+	bool may_skip = cw_fentry_may_skip(preempt);
+	if (opts->backend == CW_BACKEND_FENTRY && may_skip)
+		cw_warn("fentry on a preemptible kernel: the kernel may skip program runs when a task "
+			"preempts another inside one (counted as recursion_miss); kprobe and tracepoint are exact",
+			"preempt", preempt);
 	if (opts->backend != CW_BACKEND_AUTO) {
 		ret = try_backend(opts->backend, max_walk, btf, &skel, err, errlen);
 	} else {
 		const enum cw_backend *order = order_default;
-		if (cw_kernel_is_preempt_rt()) {
-			order = order_rt;
-			cw_info("PREEMPT_RT kernel: trying kprobe before fentry, whose programs the kernel may skip when tasks preempt each other");
+		if (may_skip) {
+			order = order_preempt;
+			cw_info("preemptible kernel: trying kprobe and tracepoint before fentry, whose programs the kernel may skip when tasks preempt each other",
+				"preempt", preempt);
 		}
 		for (size_t i = 0; i < 3; i++) {
 			chosen = order[i];

@@ -51,9 +51,16 @@ int cw_loader_drops_fd(const struct cw_loader *l);
 /* Program runs the kernel skipped (recursion protection), summed over our
  * programs; monotonic while the loader lives. */
 uint64_t cw_loader_recursion_misses(const struct cw_loader *l);
-/* PREEMPT_RT kernels run trampoline programs preemptibly, and a second task
- * entering the same program on that CPU is skipped: auto prefers kprobe there. */
-bool cw_kernel_is_preempt_rt(void);
+/* The running kernel's preemption model: "none", "voluntary", "full", "lazy",
+ * "rt" or "unknown", from /sys/kernel/debug/sched/preempt (the model in force),
+ * /sys/kernel/realtime, else /boot/config-RELEASE and preempt= on the command line. */
+const char *cw_preempt_model(void);
+/* Can the kernel skip fentry/fexit runs under this model (a second task entering a
+ * trampoline program on one CPU)? Then auto prefers kprobe, then tracepoint. */
+bool cw_fentry_may_skip(const char *model);
+/* Parsers behind cw_preempt_model (NULL: not recognised). */
+const char *cw_parse_sched_preempt(const char *sched_preempt);
+const char *cw_parse_preempt_config(const char *config, const char *cmdline);
 
 /* Pure helpers, unit tested. */
 __u32 cw_kernel_dev(uint64_t st_dev);          /* userspace dev_t -> sb->s_dev */

@@ -31,6 +31,13 @@ kprobe      build/tests/test_dataplane --backend kprobe --workdir "$W"
 tracepoint  build/tests/test_dataplane --backend tracepoint --workdir "$W"
 '
 
+# Documented refusals: on kernels matching the glob, the run passes as REFUSED when the
+# backend refused to load with this reason (the loader probes the feature; auto moves on).
+# LABEL  KERNEL-GLOB  REASON (a fixed string of the loader's message)
+REFUSALS='
+tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
+'
+
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
 VM_DIR=$REPO_ROOT/tests/vm
 VM_CACHE=${VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cachewatch-vm}
@@ -55,7 +62,7 @@ QEMU_PID=''
 TMP=''
 LABELS=()
 FLAVOURS=()
-declare -A CELL=() VM_NOTE=() VM_TIMES=()
+declare -A CELL=() VM_NOTE=() VM_TIMES=() INSNS=()
 TOTAL_PASS=0
 TOTAL_FAIL=0
 BAD_RUNS=0
@@ -250,13 +257,39 @@ show_tail() {
 	printf -- '----- end of console tail -----\n'
 }
 
+# Did run $2 on kernel $1 (log $3) fail only because its backend refused to load, as
+# REFUSALS documents for that kernel? Sets REFUSED_WHY.
+refused() {
+	local label glob why section
+	section=$(run_section "$3" "$2")
+	while read -r label glob why; do
+		[ -n "$label" ] && [ "$label" = "$2" ] || continue
+		# shellcheck disable=SC2053 # a glob
+		[[ $1 == $glob ]] || continue
+		grep -qF "$why" <<<"$section" || continue
+		[ "$(grep -c '^not ok' <<<"$section")" = 1 ] || continue
+		REFUSED_WHY=$(grep -oE 'needs Linux [0-9.]+' <<<"$why" | head -n 1)
+		REFUSED_WHY=${REFUSED_WHY:-$why}
+		return 0
+	done <<<"$REFUSALS"
+	return 1
+}
+
 # Turn the parsed results of flavour $1 (log $2, VM status $3) into matrix cells.
 record_results() {
 	local flavour=$1 logf=$2 status=$3 label began ended rc pass fail plan cell parsed total
 	parsed=$(parse_log "$logf")
 	for label in "${LABELS[@]}"; do
+		# the loader's "BPF programs verified" line of the backend that attached last
+		INSNS[$flavour/$label]=$(run_section "$logf" "$label" |
+			sed -n 's/.*largest_prog=\([^ ]*\) verified_insns=\([0-9]*\).*/\1 \2/p' | tail -n 1)
 		read -r _ began ended rc pass fail plan <<<"$(grep "^$label " <<<"$parsed" | tail -n 1)" || true
 		pass=${pass:-0} fail=${fail:-0} total=$((${pass:-0} + ${fail:-0}))
+		if [ "${ended:-0}" = 1 ] && [ "$rc" != 0 ] && [ "$pass" = 0 ] &&
+			refused "$flavour" "$label" "$logf"; then
+			CELL[$flavour/$label]="REFUSED ($REFUSED_WHY)"
+			continue
+		fi
 		TOTAL_PASS=$((TOTAL_PASS + pass))
 		TOTAL_FAIL=$((TOTAL_FAIL + fail))
 		if [ "${ended:-0}" = 1 ] && [ "$rc" = 0 ] && [ "$fail" = 0 ] && [ "$total" -gt 0 ] &&
@@ -366,6 +399,17 @@ print_matrix() {
 		row=$(printf '%-18s | %-7s | %-7s' "$flavour" "$boot" "$suite")
 		for label in "${LABELS[@]}"; do
 			row+=$(printf ' | %-22s' "${CELL[$flavour/$label]:-MISSING}")
+		done
+		printf '%s\n' "$row"
+	done
+	printf '\nLargest program and its verified instructions (verifier stats, Linux 5.16+):\n'
+	printf '%-18s' kernel
+	for label in "${LABELS[@]}"; do printf ' | %-22s' "$label"; done
+	printf '\n'
+	for flavour in "${FLAVOURS[@]}"; do
+		row=$(printf '%-18s' "$flavour")
+		for label in "${LABELS[@]}"; do
+			row+=$(printf ' | %-22s' "${INSNS[$flavour/$label]:--}")
 		done
 		printf '%s\n' "$row"
 	done

@@ -1,5 +1,7 @@
 /* Opens the BPF object, keeps the programs of one backend, loads and attaches them. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <linux/capability.h>
+#include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -234,6 +237,163 @@ static void log_verified_insns(const struct cachewatch_bpf *skel, enum cw_backen
 		"verified_insns", most ? n : "unknown (kernel before 5.16)");
 }
 
+/* kretprobes through tracefs events with our own instance count: the kernel's
+ * default (the CPU count on 5.10 without full preemption, max(10, 2 x CPUs) later)
+ * loses returns, silently, when more tasks are inside the function at once, e.g.
+ * writers blocked on pipes. libbpf 1.1 cannot set it; tracefs takes "rN:". */
+#define KRETPROBE_MAXACTIVE 4096 /* tracefs' upper limit */
+#define KRETPROBE_GROUP "cachewatch"
+
+static const char *tracefs(void)
+{
+	return access("/sys/kernel/tracing/kprobe_events", W_OK) ? "/sys/kernel/debug/tracing"
+								  : "/sys/kernel/tracing";
+}
+
+static int tracefs_append(const char *file, const char *line)
+{
+	char path[256];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", tracefs(), file);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, line, strlen(line)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Event names: cw<pid>_<instance>_<function>, one instance per skeleton attached. */
+static void kretprobe_event(const struct bpf_program *p, unsigned inst, char *buf, size_t len)
+{
+	const char *sec = bpf_program__section_name(p), *func = strchr(sec, '/');
+
+	snprintf(buf, len, "cw%d_%u_%s", (int)getpid(), inst, func ? func + 1 : sec);
+}
+
+/* Removes our events of instance inst, and those of agents that died without
+ * cleaning up (SIGKILL). */
+static void remove_kretprobes(unsigned inst)
+{
+	char path[256], line[512], cmd[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/kprobe_events", tracefs());
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *ev = strstr(line, ":" KRETPROBE_GROUP "/cw");
+		int pid;
+		unsigned n;
+		if (!ev || sscanf(ev, ":" KRETPROBE_GROUP "/cw%d_%u_", &pid, &n) != 2)
+			continue;
+		if (pid == getpid() ? n != inst : !(kill(pid, 0) && errno == ESRCH))
+			continue;
+		ev[strcspn(ev, " \n")] = 0;
+		snprintf(cmd, sizeof(cmd), "-%s", ev);
+		tracefs_append("kprobe_events", cmd);
+	}
+	fclose(f);
+}
+
+/* The skeleton's link slot of program p, so that destroying the skeleton detaches it. */
+static struct bpf_link **skel_link_slot(struct cachewatch_bpf *skel, const struct bpf_program *p)
+{
+	for (int i = 0; i < skel->skeleton->prog_cnt; i++)
+		if (*skel->skeleton->progs[i].prog == p)
+			return skel->skeleton->progs[i].link;
+	return NULL;
+}
+
+static int attach_kretprobe(struct cachewatch_bpf *skel, struct bpf_program *p, unsigned inst)
+{
+	const char *sec = bpf_program__section_name(p);
+	char name[128], def[256], path[300], idbuf[32] = "";
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT,
+					.sample_period = 1, .wakeup_events = 1 };
+	struct bpf_link **slot = skel_link_slot(skel, p), *link;
+	int err, pfd;
+	FILE *f;
+
+	kretprobe_event(p, inst, name, sizeof(name));
+	snprintf(def, sizeof(def), "r%d:" KRETPROBE_GROUP "/%s %s", KRETPROBE_MAXACTIVE, name,
+		 strchr(sec, '/') + 1);
+	err = tracefs_append("kprobe_events", def);
+	if (err) {
+		snprintf(libbpf_last, sizeof(libbpf_last), "cannot add kretprobe event '%s': %s", def,
+			 strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/events/" KRETPROBE_GROUP "/%s/id", tracefs(), name);
+	f = fopen(path, "r");
+	if (!f || !fgets(idbuf, sizeof(idbuf), f)) {
+		err = -ENOENT;
+		snprintf(libbpf_last, sizeof(libbpf_last), "cannot read %s", path);
+		goto out;
+	}
+	attr.config = strtoull(idbuf, NULL, 10);
+	pfd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0) {
+		err = -errno;
+		snprintf(libbpf_last, sizeof(libbpf_last), "perf_event_open of %s: %s", name, strerror(errno));
+		goto out;
+	}
+	link = bpf_program__attach_perf_event(p, pfd);
+	if (!link) {
+		err = -errno;
+		close(pfd);
+		goto out;
+	}
+	*slot = link;
+out:
+	if (f)
+		fclose(f);
+	return err;
+}
+
+/* Attaches every program, kretprobes with KRETPROBE_MAXACTIVE instances. */
+static int attach_all(struct cachewatch_bpf *skel, enum cw_backend b, unsigned inst)
+{
+	struct bpf_program *p;
+	int err;
+
+	if (b != CW_BACKEND_KPROBE)
+		return cachewatch_bpf__attach(skel);
+	remove_kretprobes(inst);
+	bpf_object__for_each_program(p, skel->obj)
+		if (!strncmp(bpf_program__name(p), "krp_", 4))
+			bpf_program__set_autoattach(p, false);
+	err = cachewatch_bpf__attach(skel);
+	bpf_object__for_each_program(p, skel->obj) {
+		if (err || !bpf_program__autoload(p) || strncmp(bpf_program__name(p), "krp_", 4))
+			continue;
+		err = attach_kretprobe(skel, p, inst);
+	}
+	return err;
+}
+
+/* Instance number of a skeleton's events: unique among the live skeletons of a
+ * process (a descriptor of one of its maps). */
+static unsigned skel_inst(const struct cachewatch_bpf *skel)
+{
+	return skel ? (unsigned)bpf_map__fd(skel->maps.stats) : 0;
+}
+
+/* Destroys the skeleton (detaching everything) and removes its kretprobe events. */
+static void destroy_skel(struct cachewatch_bpf *skel, enum cw_backend b)
+{
+	unsigned inst = skel_inst(skel);
+
+	if (!skel)
+		return;
+	cachewatch_bpf__destroy(skel);
+	if (b == CW_BACKEND_KPROBE)
+		remove_kretprobes(inst);
+}
+
 static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,
 		       struct cachewatch_bpf **out, char *err, size_t errlen)
 {
@@ -261,7 +421,7 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 		goto cleanup;
 	}
 	log_verified_insns(skel, b);
-	ret = cachewatch_bpf__attach(skel);
+	ret = attach_all(skel, b, skel_inst(skel));
 	if (ret) {
 		explain(b, "attach", ret, err, errlen);
 		goto cleanup;
@@ -269,7 +429,7 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	*out = skel;
 	return 0;
 cleanup:
-	cachewatch_bpf__destroy(skel);
+	destroy_skel(skel, b);
 	return ret;
 }
 
@@ -436,7 +596,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 	cw_info("BPF attached", "backend", cw_backend_name(chosen));
 cleanup:
 	if (skel)
-		cachewatch_bpf__destroy(skel);
+		destroy_skel(skel, chosen);
 	btf__free(btf);
 	return ret;
 }
@@ -445,7 +605,7 @@ void cw_loader_close(struct cw_loader *l)
 {
 	if (!l)
 		return;
-	cachewatch_bpf__destroy(l->skel);
+	destroy_skel(l->skel, l->backend);
 	free(l);
 }
 

@@ -50,7 +50,8 @@ apt_conf() {
 	printf '%s\n' -o "Dir::Etc::sourcelist=$d/sources.list" -o Dir::Etc::sourceparts=- \
 		-o "Dir::Etc::preferencesparts=$d/preferences.d" -o "Dir::Etc::parts=$d/apt.conf.d" \
 		-o "Dir::State=$d/state" -o "Dir::State::Lists=$d/lists" -o "Dir::State::status=$d/status" \
-		-o "Dir::Cache=$d/cache" -o Acquire::Languages=none -o APT::Sandbox::User=root \
+		-o "Dir::Cache=$d/cache" -o Dir::Cache::pkgcache=pkgcache.bin \
+		-o Dir::Cache::srcpkgcache=srcpkgcache.bin -o Acquire::Languages=none -o APT::Sandbox::User=root \
 		-o Debug::NoLocking=1
 }
 sapt_get() { local o; mapfile -t o < <(apt_conf); apt-get -q "${o[@]}" "$@"; }

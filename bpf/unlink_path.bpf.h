@@ -6,7 +6,8 @@
  * the dirfd, or "/" for "/name") is attributed: its parent is that directory,
  * exactly. A path with directories in it may cross a symlink (root/link/f
  * removes a file wherever link points), and a program cannot look path
- * components up, so such unlinks are not counted (docs/backends.md). "." and
+ * components up, so such unlinks are not counted; from a base directory
+ * inside a root they are an unlink_path drop (docs/backends.md). "." and
  * empty components ("./f", ".//f") name the base itself and are fine. */
 struct name_scan {
 	__u32 comp_start; /* offset of the component being read */
@@ -60,10 +61,20 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 	if (len <= 1 || len >= (long)sizeof(s->path))
 		return 0;
 	bpf_loop(CW_PATH_MAX, name_scan_step, &n, 0);
-	if (n.dirs || scratch_lost(s))
+	if (scratch_lost(s))
 		return 0;
 	struct dentry *base = unlink_base(t, in->dfd, s->path[0] == '/');
-	return base && attribute_dir(base, key, SLOT_UNLINK_PATH) > 0;
+	if (!base)
+		return 0;
+	if (n.dirs) {
+		struct cw_root_val rv;
+		__u32 level;
+		/* from inside a root the file was likely the root's: say it was lost */
+		if (find_root(s, base, &rv, &level) > 0)
+			drop(CW_DROP_UNLINK_PATH);
+		return 0;
+	}
+	return attribute_dir(base, key, SLOT_UNLINK_PATH) > 0;
 }
 
 static __always_inline void unlink_sys_exit(long ret)

@@ -1034,6 +1034,7 @@ static void test_unlink_symlink(struct ctx *c)
 	apply(c, cc, 1);
 
 	int ok = 0;
+	uint64_t d0 = drops_of(c, CW_DROP_UNLINK_PATH);
 	fmt(f, sizeof(f), "%s/root/sub/link/o0", m);
 	ok += unlink(f) == 0; /* absolute */
 	int rfd = open(root, O_RDONLY | O_DIRECTORY);
@@ -1045,6 +1046,7 @@ static void test_unlink_symlink(struct ctx *c)
 	chdir(cwd);
 	tap_eq(ok, 3, "three files outside the root unlinked through a symlink inside it");
 	tap_eq(dir_u64("sl", "sub", c, UNLINKS), 0, "unlinks through a symlink inside the root are not the root's");
+	tap_eq(drops_of(c, CW_DROP_UNLINK_PATH) - d0, 2, "the two made from a directory inside the root are unlink_path drops, the absolute one not");
 	int sfd = openat(rfd, "sub", O_RDONLY | O_DIRECTORY);
 	unlinkat(sfd, "own", 0);
 	close(sfd);

@@ -108,6 +108,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcachewatch.a $(wildcard t
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
 
+# test_dataplane drives io_uring renames and unlinks through liburing.
+$(BUILD)/tests/test_dataplane: LDLIBS += -luring
+
 $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libcachewatch.a $(wildcard tests/integration/*.h)
 	@mkdir -p $(BUILD)/tests
 	$(call msg,CC,$@)

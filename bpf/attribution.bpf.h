@@ -11,13 +11,6 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CW_MAX_ROOTS);
-	__type(key, struct cw_root_path_key);
-	__type(value, struct cw_root_key);
-} root_paths SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CW_MAX_SERIES);
 	__type(key, struct cw_stats_key);
 	__type(value, struct cw_group_val);
@@ -75,6 +68,29 @@ static __always_inline __u64 fnv_byte(__u64 h, unsigned char c)
 	return (h ^ c) * CW_FNV_PRIME;
 }
 
+/* How far past the walk bound to look for a root before calling a drop: the
+ * deepest path (PATH_MAX, one-letter names) has 2048 components, but trees
+ * deeper than this beside a watched root are not worth the verifier's time. */
+#define CW_ROOT_SEARCH 224
+
+/* The walk bound hit at d: could d or one of its ancestors be a watched root?
+ * Walks on without keeping the chain. 0 only when the file system's root is
+ * reached with no root on the way, so the data was no root's and nothing was
+ * lost; a bound here too means it cannot tell, and counts as could. */
+static __always_inline int root_above(struct dentry *d, struct cw_root_key *k)
+{
+	for (__u32 i = 0; i < CW_ROOT_SEARCH; i++) {
+		k->ino = BPF_CORE_READ(d, d_inode, i_ino);
+		if (bpf_map_lookup_elem(&roots, k))
+			return 1;
+		struct dentry *p = BPF_CORE_READ(d, d_parent);
+		if (!p || p == d)
+			return 0;
+		d = p;
+	}
+	return 1;
+}
+
 /* The loops of attribution are global functions: the verifier checks each once,
  * on its own, instead of once per path of every caller (the walk's depth times
  * the group name's length made tp_sys_exit pass 1,000,000 verified instructions
@@ -87,7 +103,7 @@ static __always_inline struct scratch *scratch_at(__u32 slot)
 /* Walks d_parent from dir until a watched root matches. Never crosses mounts:
  * d_parent stops at the file system's own root. level+1 when found (level = how
  * many directories below the root dir is; the root in s->rv), 0: not watched,
- * -1: walk bound hit. */
+ * -1: walk bound hit below a watched root (the caller counts a drop). */
 __noinline int cw_find_root(__u32 slot, __u64 dir_addr)
 {
 	struct scratch *s = scratch_at(slot);
@@ -99,7 +115,7 @@ __noinline int cw_find_root(__u32 slot, __u64 dir_addr)
 	k.dev = BPF_CORE_READ(d, d_sb, s_dev);
 	for (__u32 i = 0; i < CW_MAX_WALK; i++) {
 		if (i >= max_walk)
-			return -1;
+			return root_above(d, &k) ? -1 : 0;
 		s->chain[i] = d;
 		k.ino = BPF_CORE_READ(d, d_inode, i_ino);
 		struct cw_root_val *v = bpf_map_lookup_elem(&roots, &k);
@@ -112,7 +128,7 @@ __noinline int cw_find_root(__u32 slot, __u64 dir_addr)
 			return 0;
 		d = p;
 	}
-	return -1;
+	return root_above(d, &k) ? -1 : 0;
 }
 
 /* 1: found (rv, level set), 0: not watched, -1: walk bound hit. */

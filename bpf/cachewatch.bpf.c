@@ -17,9 +17,6 @@ char LICENSE[] SEC("license") = "GPL";
 /* Knobs the loader sets before load. */
 const volatile __u32 max_walk = CW_MAX_WALK;
 const volatile __u32 unlink_dentry_arg = 2; /* index of vfs_unlink's dentry argument */
-const volatile __u32 agent_root_dev;        /* the agent's "/" (kernel dev encoding) */
-const volatile __u64 agent_root_ino;
-const volatile __u32 agent_mntns;           /* the agent's mount namespace inode */
 
 /* Bumped by userspace when the watched set changes and by successful renames:
  * cached per-file decisions older than this are walked again. */

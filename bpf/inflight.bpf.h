@@ -17,7 +17,7 @@ struct inflight {
 	__u32 kind;
 	__s32 dfd;
 	__u32 watched;
-	__u32 pad;
+	__u32 in_syscall; /* IF_UNLINK_FS: an unlink syscall's exit will remove the entry */
 };
 
 struct {
@@ -58,7 +58,9 @@ static __always_inline void unlink_enter_dentry(struct dentry *d)
 	struct inflight in = { .kind = IF_UNLINK_FS };
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct inode *inode = BPF_CORE_READ(d, d_inode);
+	struct inflight *sys = bpf_map_lookup_elem(&inflight, &tid);
 
+	in.in_syscall = sys && sys->kind == IF_UNLINK_SYS;
 	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key, SLOT_UNLINK) > 0;
 	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
 		in.bytes = BPF_CORE_READ(inode, i_size);
@@ -66,25 +68,40 @@ static __always_inline void unlink_enter_dentry(struct dentry *d)
 		drop(CW_DROP_INFLIGHT_FULL);
 }
 
-static __always_inline void unlink_exit_dentry(int ret)
+/* Counts a successful unlink seen with its dentry; the entry stays for the caller. */
+static __always_inline struct inflight *unlink_exit_dentry(int ret)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
 
 	if (!in || in->kind != IF_UNLINK_FS)
-		return;
+		return NULL;
 	if (ret == 0 && in->watched)
 		commit_unlink(&in->key, in->bytes);
-	/* Keep a marker so the syscall exit (tracepoint backend) does not count it again. */
-	in->kind = IF_UNLINK_DONE;
+	return in;
 }
 
-/* vfs_unlink's exit (fentry, kprobe): count, then forget the call; only the fs
- * tracepoint keeps the marker unlink_exit_dentry leaves. */
+/* vfs_unlink's exit (fentry, kprobe): count, then forget the call. */
 static __always_inline void unlink_exit_vfs(int ret)
 {
 	unlink_exit_dentry(ret);
 	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+}
+
+/* A file system's unlink tracepoint exit (tracepoint backend). Inside an
+ * unlink syscall a marker stays so its sys_exit does not count the call again
+ * from the path, and removes it; anywhere else (io_uring, nfsd, overlayfs
+ * copy-up) no sys_exit will, so the entry goes now. */
+static __always_inline void unlink_exit_fs(int ret)
+{
+	struct inflight *in = unlink_exit_dentry(ret);
+
+	if (!in)
+		return;
+	if (in->in_syscall)
+		in->kind = IF_UNLINK_DONE;
+	else
+		bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
 }
 
 static __always_inline void bump_gen(long ret)

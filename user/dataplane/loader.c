@@ -25,11 +25,11 @@ struct cw_loader {
 	enum cw_backend backend;
 };
 
-static const char *backend_names[] = { "auto", "fentry", "kprobe", "tracepoint" };
+static const char *const backend_names[] = CW_BACKEND_NAMES;
 
 int cw_backend_parse(const char *s, enum cw_backend *out)
 {
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < CW_BACKEND_COUNT; i++) {
 		if (!strcmp(s, backend_names[i])) {
 			*out = (enum cw_backend)i;
 			return 0;
@@ -40,7 +40,7 @@ int cw_backend_parse(const char *s, enum cw_backend *out)
 
 const char *cw_backend_name(enum cw_backend b)
 {
-	return (unsigned)b < 4 ? backend_names[b] : "unknown";
+	return (unsigned)b < CW_BACKEND_COUNT ? backend_names[b] : "unknown";
 }
 
 __u32 cw_kernel_dev(uint64_t st_dev)
@@ -98,21 +98,13 @@ static int check_privileges(char *err, size_t errlen)
 	return -EPERM;
 }
 
-static const char *prefix_of(enum cw_backend b)
-{
-	switch (b) {
-	case CW_BACKEND_FENTRY: return "f";   /* fe_, fx_ */
-	case CW_BACKEND_KPROBE: return "k";   /* kp_, krp_ */
-	default: return "tp";                 /* tp_, tpb_ */
-	}
-}
-
 static int btf_has_func(const struct btf *btf, const char *name)
 {
 	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
 }
 
-/* Is there a BTF-typed tracepoint of that name in vmlinux or a loaded module? */
+/* Is there a BTF-typed tracepoint of that name in vmlinux or the named loaded
+ * module (NULL: vmlinux only)? */
 static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const char *module)
 {
 	char name[128], path[128];
@@ -121,6 +113,8 @@ static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const c
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
 	if (vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0)
 		return 1;
+	if (!module)
+		return 0;
 	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
 	struct btf *mod = btf__parse_split(path, (struct btf *)vmlinux);
 	if (!libbpf_get_error(mod)) {
@@ -130,52 +124,109 @@ static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const c
 	return found;
 }
 
-/* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after. */
-static unsigned unlink_nargs(const struct btf *btf)
+/* What differs between kernels, probed once per attempt from BTF and named
+ * after what changed. */
+struct kernel_features {
+	bool vfs_writev;           /* vfs_writev exists (some builds inline it away) */
+	bool vfs_unlink_has_ns;    /* 5.12: vfs_unlink() takes a user namespace (6.3: idmap) first */
+	bool ext4_unlink_tp;       /* ext4_unlink_enter/exit tracepoints (ext4 loaded) */
+	bool io_uring_complete_tp; /* io_uring_complete tracepoint (io_uring built in) */
+};
+
+/* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
+ * Without BTF, assume the newer form. */
+static bool vfs_unlink_has_ns(const struct btf *btf)
 {
 	int id = btf ? btf__find_by_name_kind(btf, "vfs_unlink", BTF_KIND_FUNC) : -1;
 	const struct btf_type *proto = id > 0 ? btf__type_by_id(btf, btf__type_by_id(btf, id)->type) : NULL;
 
-	return proto ? btf_vlen(proto) : 4;
+	return proto ? btf_vlen(proto) == 4 : true;
 }
 
-static void set_agent_identity(struct cachewatch_bpf *skel)
+static void probe_features(const struct btf *btf, struct kernel_features *kf)
 {
-	struct stat st;
+	kf->vfs_writev = !btf || btf_has_func(btf, "vfs_writev");
+	kf->vfs_unlink_has_ns = vfs_unlink_has_ns(btf);
+	kf->ext4_unlink_tp = has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
+			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
+	kf->io_uring_complete_tp = has_btf_tracepoint(btf, "io_uring_complete", NULL);
+}
 
-	if (stat("/", &st) == 0) {
-		skel->rodata->agent_root_dev = cw_kernel_dev(st.st_dev);
-		skel->rodata->agent_root_ino = st.st_ino;
+/* When a program is wanted, beyond its backend being chosen. */
+enum prog_need {
+	NEED_NOTHING,
+	NEED_VFS_WRITEV,
+	NEED_UNLINK_3ARGS, /* vfs_unlink before 5.12 */
+	NEED_UNLINK_4ARGS, /* vfs_unlink from 5.12 */
+	NEED_EXT4_UNLINK_TP,
+	NEED_IO_URING_COMPLETE_TP,
+};
+
+static bool need_met(enum prog_need n, const struct kernel_features *kf)
+{
+	switch (n) {
+	case NEED_NOTHING: return true;
+	case NEED_VFS_WRITEV: return kf->vfs_writev;
+	case NEED_UNLINK_3ARGS: return !kf->vfs_unlink_has_ns;
+	case NEED_UNLINK_4ARGS: return kf->vfs_unlink_has_ns;
+	case NEED_EXT4_UNLINK_TP: return kf->ext4_unlink_tp;
+	case NEED_IO_URING_COMPLETE_TP: return kf->io_uring_complete_tp;
 	}
-	if (stat("/proc/self/ns/mnt", &st) == 0)
-		skel->rodata->agent_mntns = (__u32)st.st_ino;
+	return false;
 }
 
-static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b, const struct btf *btf,
-			    unsigned nargs)
+/* Every program of the object, the backend it belongs to and what it needs. */
+struct backend_prog {
+	enum cw_backend backend;
+	size_t off; /* of its struct bpf_program * in the skeleton */
+	enum prog_need need;
+};
+
+#define PROG(b, name, n) { CW_BACKEND_##b, offsetof(struct cachewatch_bpf, progs.name), NEED_##n }
+
+static const struct backend_prog backend_progs[] = {
+	PROG(FENTRY, fe_vfs_write, NOTHING),
+	PROG(FENTRY, fx_vfs_write, NOTHING),
+	PROG(FENTRY, fe_vfs_writev, VFS_WRITEV),
+	PROG(FENTRY, fx_vfs_writev, VFS_WRITEV),
+	PROG(FENTRY, fe_vfs_unlink3, UNLINK_3ARGS),
+	PROG(FENTRY, fe_vfs_unlink4, UNLINK_4ARGS),
+	PROG(FENTRY, fx_vfs_unlink3, UNLINK_3ARGS),
+	PROG(FENTRY, fx_vfs_unlink4, UNLINK_4ARGS),
+	PROG(FENTRY, fx_vfs_rename, NOTHING),
+	PROG(KPROBE, kp_vfs_write, NOTHING),
+	PROG(KPROBE, krp_vfs_write, NOTHING),
+	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
+	PROG(KPROBE, krp_vfs_writev, VFS_WRITEV),
+	PROG(KPROBE, kp_vfs_unlink, NOTHING),
+	PROG(KPROBE, krp_vfs_unlink, NOTHING),
+	PROG(KPROBE, krp_vfs_rename, NOTHING),
+	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
+	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
+	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
+	PROG(TRACEPOINT, tpb_ext4_unlink_exit, EXT4_UNLINK_TP),
+	PROG(TRACEPOINT, tpb_io_uring_complete, IO_URING_COMPLETE_TP),
+};
+
+static struct bpf_program *prog_of(struct cachewatch_bpf *skel, const struct backend_prog *bp)
 {
-	const char *pfx = prefix_of(b);
-	int ext4_tp = b == CW_BACKEND_TRACEPOINT &&
-		      has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
-		      has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
-	/* vfs_writev may be inlined away; then writev is not seen by the VFS backends. */
-	int writev = b == CW_BACKEND_TRACEPOINT || !btf || btf_has_func(btf, "vfs_writev");
+	return *(struct bpf_program **)((char *)skel + bp->off);
+}
+
+static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
+			    const struct kernel_features *kf)
+{
 	struct bpf_program *p;
 
-	if (!writev)
+	if (b != CW_BACKEND_TRACEPOINT && !kf->vfs_writev)
 		cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
 			"backend", cw_backend_name(b));
-	bpf_object__for_each_program(p, skel->obj) {
-		const char *name = bpf_program__name(p);
-		int on = !strncmp(name, pfx, strlen(pfx));
-		if (on && !strncmp(name, "tpb_ext4_", 9))
-			on = ext4_tp;
-		/* one entry/exit pair per vfs_unlink prototype (fentry.bpf.h) */
-		if (on && (!strncmp(name, "fe_vfs_unlink", 13) || !strncmp(name, "fx_vfs_unlink", 13)))
-			on = name[13] - '0' == (int)nargs;
-		if (on && strstr(name, "vfs_writev"))
-			on = writev;
-		bpf_program__set_autoload(p, on);
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, false);
+	for (size_t i = 0; i < sizeof(backend_progs) / sizeof(backend_progs[0]); i++) {
+		const struct backend_prog *bp = &backend_progs[i];
+		if (bp->backend == b && need_met(bp->need, kf))
+			bpf_program__set_autoload(prog_of(skel, bp), true);
 	}
 }
 
@@ -410,11 +461,11 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
-	unsigned nargs = unlink_nargs(btf);
+	struct kernel_features kf;
+	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
-	skel->rodata->unlink_dentry_arg = nargs == 3 ? 1 : 2;
-	set_agent_identity(skel);
-	select_programs(skel, b, btf, nargs);
+	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
+	select_programs(skel, b, &kf);
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
 		explain(b, "program load", ret, err, errlen);
@@ -633,15 +684,11 @@ int cw_loader_stats_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->
 int cw_loader_groups_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.groups); }
 int cw_loader_writers_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.writers); }
 int cw_loader_drops_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.drops); }
+int cw_loader_inflight_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.inflight); }
 
 static void bump_gen(struct cw_loader *l)
 {
 	__atomic_fetch_add(&l->skel->bss->watch_gen, 1, __ATOMIC_SEQ_CST);
-}
-
-static uint64_t path_hash(const char *path)
-{
-	return cw_fnv1a(path, strlen(path));
 }
 
 /* Deletes every key of a map whose slot matches. Keys are collected first and
@@ -699,7 +746,6 @@ int cw_loader_arm_root(struct cw_loader *l, const struct cw_root_arm *r)
 	struct cw_root_key k = { .ino = r->ino, .dev = cw_kernel_dev(r->st_dev) };
 	struct cw_root_val v = { .id = r->slot, .group_depth = r->group_depth,
 				 .max_groups = r->max_groups };
-	struct cw_root_path_key pk = { .hash = path_hash(r->path) };
 
 	if (r->slot >= CW_MAX_ROOTS || r->group_depth > CW_MAX_GROUP_DEPTH)
 		return -EINVAL;
@@ -707,11 +753,6 @@ int cw_loader_arm_root(struct cw_loader *l, const struct cw_root_arm *r)
 	clear_slot(l, r->slot);
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.roots), &k, &v, BPF_ANY))
 		return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.root_paths), &pk, &k, BPF_ANY)) {
-		int err = -errno;
-		bpf_map_delete_elem(bpf_map__fd(l->skel->maps.roots), &k);
-		return err;
-	}
 	bump_gen(l);
 	return 0;
 }
@@ -720,12 +761,11 @@ int cw_loader_disarm_root(struct cw_loader *l, unsigned slot, uint64_t st_dev, u
 			  const char *path)
 {
 	struct cw_root_key k = { .ino = ino, .dev = cw_kernel_dev(st_dev) };
-	struct cw_root_path_key pk = { .hash = path_hash(path) };
 
+	(void)path; /* see cw_root_arm.path */
 	if (slot >= CW_MAX_ROOTS)
 		return -EINVAL;
 	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.roots), &k);
-	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.root_paths), &pk);
 	bump_gen(l);
 	clear_slot(l, slot);
 	return 0;

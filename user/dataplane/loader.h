@@ -25,8 +25,10 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out,
 void cw_loader_close(struct cw_loader *l);
 enum cw_backend cw_loader_backend(const struct cw_loader *l);
 
-/* Roots: slot is chosen by the caller (0..CW_MAX_ROOTS-1). path is only used for
- * the absolute-path hash the tracepoint unlink programs match against. */
+/* Roots: slot is chosen by the caller (0..CW_MAX_ROOTS-1). Roots are matched
+ * by (dev, ino) only; path is not used by the data plane any more (the
+ * tracepoint backend no longer matches absolute unlink paths, which could
+ * cross symlinks) and can go when the collector stops passing it. */
 struct cw_root_arm {
 	unsigned slot;
 	uint64_t st_dev;   /* userspace encoding, as stat() returns it */
@@ -47,6 +49,8 @@ int cw_loader_stats_fd(const struct cw_loader *l);
 int cw_loader_groups_fd(const struct cw_loader *l);
 int cw_loader_writers_fd(const struct cw_loader *l);
 int cw_loader_drops_fd(const struct cw_loader *l);
+/* Calls between their entry and exit programs, keyed by pid_tgid (tests, debugging). */
+int cw_loader_inflight_fd(const struct cw_loader *l);
 
 /* Program runs the kernel skipped (recursion protection), summed over our
  * programs; monotonic while the loader lives. */

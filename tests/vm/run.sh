@@ -22,13 +22,14 @@ set -euo pipefail
 
 # What runs in every VM, one run per line: LABEL COMMAND...  The command runs in /repo (the
 # repository layout: build/cachewatch, build/tests/...), with $W a fresh directory on the VM's
-# ext4 /work. Programs named build/... are copied into the VM. Adding a program is one line.
+# ext4 /work. Files named build/... or tests/vm/... are copied into the VM. Adding a program is one line.
 # shellcheck disable=SC2016 # $W is expanded inside the VM
 PAYLOAD='
 auto        build/tests/test_dataplane --backend auto --expect-backend "$CW_EXPECT_AUTO" --workdir "$W"
 fentry      build/tests/test_dataplane --backend fentry --workdir "$W"
 kprobe      build/tests/test_dataplane --backend kprobe --workdir "$W"
 tracepoint  build/tests/test_dataplane --backend tracepoint --workdir "$W"
+kretprobe   sh tests/vm/kretprobe_busy.sh "$W"
 '
 
 # Documented refusals: on kernels matching the glob, the run passes as REFUSED when the
@@ -127,7 +128,7 @@ payload_files() {
 	local word src
 	[ -f "$VM_AGENT" ] || die "agent binary not found: $VM_AGENT (build it first or set VM_AGENT)"
 	printf '%s=/repo/build/cachewatch\n' "$VM_AGENT"
-	{ grep -o 'build/[^ "'\'']*' "$1" || true; } | sort -u | while read -r word; do
+	{ grep -oE '(build|tests/vm)/[^ "'\'']*' "$1" || true; } | sort -u | while read -r word; do
 		[ "$word" = build/cachewatch ] && continue
 		case $word in
 		build/tests/*) src=$VM_TESTS_DIR/${word#build/tests/} ;;

@@ -89,6 +89,16 @@ newest_version() {
 	printf '%s\n' "$best"
 }
 
+# Print the versions of package $1 matching glob $2, newest first.
+versions_of() {
+	local v
+	sapt_cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
+		while read -r v; do
+			# shellcheck disable=SC2053 # $2 is a glob
+			[[ $v == $2 ]] && printf '%s\n' "$v"
+		done | sort -u | sort -r -V
+}
+
 # Print the Depends of package $1 version $2 (one name per line).
 depends_of() {
 	sapt_cache show "$1=$2" 2>/dev/null | sed -n 's/^Depends: //p' | head -n 1 |
@@ -145,11 +155,23 @@ kfile() {
 }
 sysmap() { kfile "$1" System.map "$2"; }
 
-# Fetch kernel SERIES-FLAVOUR ($SER, $1; meta version glob $2) and print its line.
+# Fetch kernel SERIES-FLAVOUR ($SER, $1; meta version glob $2) and print its line: the
+# newest version the archive serves (5.10's newest rt-amd64 is listed but answers 404;
+# then the series' previous point release is taken, and the row shows its KREL).
 fetch_kernel() {
-	local flavour=$1 meta=linux-image-$1 mver img krel ver dep debs=() root vmlinuz config
-	mver=$(newest_version "$meta" "$2")
-	[ -n "$mver" ] || return 3 # this series has no such flavour
+	local mver rc=3
+	for mver in $(versions_of "linux-image-$1" "$2"); do
+		rc=0
+		fetch_version "$1" "$mver" || rc=$?
+		[ $rc = 4 ] || return $rc
+		log "$SER-$1: linux-image-$1 $mver is not served; trying the previous version"
+	done
+	return $rc # 3: this series has no such flavour; 4: none of its versions is served
+}
+
+# Fetch flavour $1 of meta package version $2 and print its line.
+fetch_version() {
+	local flavour=$1 meta=linux-image-$1 mver=$2 img krel ver dep debs=() root vmlinuz config
 	img=$(depends_of "$meta" "$mver" | grep -E "^linux-image-[0-9].*-$flavour\$" | head -n 1)
 	[ -n "$img" ] || die "$meta $mver depends on no linux-image-*-$flavour package"
 	krel=${img#linux-image-}

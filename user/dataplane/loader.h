@@ -59,6 +59,10 @@ uint64_t cw_loader_recursion_misses(const struct cw_loader *l);
  * entering the same program on that CPU is skipped: auto prefers kprobe there. */
 bool cw_kernel_is_preempt_rt(void);
 
+/* Programs of the BPF object that no backend lists (they would never load):
+ * 0 when the loader's table is complete, negative errno if the object does not open. */
+int cw_loader_programs_unlisted(void);
+
 /* Pure helpers, unit tested. */
 __u32 cw_kernel_dev(uint64_t st_dev);          /* userspace dev_t -> sb->s_dev */
 uint64_t cw_fnv1a(const char *s, size_t len);   /* same hash as the BPF side */

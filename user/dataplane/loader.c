@@ -213,6 +213,28 @@ static struct bpf_program *prog_of(struct cachewatch_bpf *skel, const struct bac
 	return *(struct bpf_program **)((char *)skel + bp->off);
 }
 
+static const struct backend_prog *table_row(struct cachewatch_bpf *skel, const struct bpf_program *p)
+{
+	for (size_t i = 0; i < sizeof(backend_progs) / sizeof(backend_progs[0]); i++)
+		if (prog_of(skel, &backend_progs[i]) == p)
+			return &backend_progs[i];
+	return NULL;
+}
+
+int cw_loader_programs_unlisted(void)
+{
+	struct cachewatch_bpf *skel = cachewatch_bpf__open();
+	struct bpf_program *p;
+	int n = 0;
+
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_program(p, skel->obj)
+		n += !table_row(skel, p);
+	cachewatch_bpf__destroy(skel);
+	return n;
+}
+
 static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
 			    const struct kernel_features *kf)
 {

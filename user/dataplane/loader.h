@@ -66,6 +66,10 @@ bool cw_fentry_may_skip(const char *model);
 const char *cw_parse_sched_preempt(const char *sched_preempt);
 const char *cw_parse_preempt_config(const char *config, const char *cmdline);
 
+/* Programs of the BPF object that no backend lists (they would never load):
+ * 0 when the loader's table is complete, negative errno if the object does not open. */
+int cw_loader_programs_unlisted(void);
+
 /* Pure helpers, unit tested. */
 __u32 cw_kernel_dev(uint64_t st_dev);          /* userspace dev_t -> sb->s_dev */
 uint64_t cw_fnv1a(const char *s, size_t len);   /* same hash as the BPF side */

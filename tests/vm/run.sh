@@ -249,7 +249,8 @@ parse_log() {
 
 # Print the console lines of run $2 in log $1 (between its markers).
 run_section() {
-	tr -d '\r' <"$1" | awk -v l="$2" '$0 == "@@CW-BEGIN " l { on = 1 } on { print } on && $1 == "@@CW-END" { exit }'
+	# reads to the end (no early exit): under pipefail a SIGPIPE of tr would fail the caller
+	tr -d '\r' <"$1" | awk -v l="$2" '$0 == "@@CW-BEGIN " l && !seen { on = 1; seen = 1 } on { print } on && $1 == "@@CW-END" { on = 0 }'
 }
 
 show_tail() {

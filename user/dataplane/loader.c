@@ -571,7 +571,7 @@ const char *cw_parse_preempt_config(const char *config, const char *cmdline)
 	return NULL;
 }
 
-const char *cw_preempt_model(void)
+const char *cw_preempt_model(const struct btf *btf)
 {
 	static char config[1 << 18];
 	char buf[128], cmdline[4096] = "", path[300];
@@ -584,14 +584,18 @@ const char *cw_preempt_model(void)
 		return m;
 	if (!read_small("/sys/kernel/realtime", buf, sizeof(buf)) && buf[0] == '1')
 		return "rt";
-	if (uname(&u))
-		return "unknown";
-	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-	if (read_small(path, config, sizeof(config)))
-		return "unknown";
-	read_small("/proc/cmdline", cmdline, sizeof(cmdline));
-	m = cw_parse_preempt_config(config, cmdline);
-	return m ? m : "unknown";
+	snprintf(path, sizeof(path), "/boot/config-%s", uname(&u) ? "" : u.release);
+	if (!read_small(path, config, sizeof(config))) {
+		read_small("/proc/cmdline", cmdline, sizeof(cmdline));
+		if ((m = cw_parse_preempt_config(config, cmdline)))
+			return m;
+	}
+	/* No config file (containers, initramfs): a kernel built without CONFIG_PREEMPTION
+	 * has no preempt_schedule and never preempts a task in kernel mode. */
+	if (btf && btf__find_by_name_kind(btf, "preempt_schedule", BTF_KIND_FUNC) < 0 &&
+	    btf__find_by_name_kind(btf, "schedule", BTF_KIND_FUNC) > 0)
+		return "voluntary";
+	return "unknown";
 }
 
 bool cw_fentry_may_skip(const char *model)
@@ -630,7 +634,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 		cw_warn("kernel BTF not readable; CO-RE relocation will fail", "path",
 			"/sys/kernel/btf/vmlinux");
 	}
-	const char *preempt = cw_preempt_model();
+	const char *preempt = cw_preempt_model(btf);
 	bool may_skip = cw_fentry_may_skip(preempt);
 	if (opts->backend == CW_BACKEND_FENTRY && may_skip)
 		cw_warn("fentry on a preemptible kernel: the kernel may skip program runs when a task "

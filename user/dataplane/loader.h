@@ -55,10 +55,12 @@ int cw_loader_inflight_fd(const struct cw_loader *l);
 /* Program runs the kernel skipped (recursion protection), summed over our
  * programs; monotonic while the loader lives. */
 uint64_t cw_loader_recursion_misses(const struct cw_loader *l);
+struct btf;
 /* The running kernel's preemption model: "none", "voluntary", "full", "lazy",
  * "rt" or "unknown", from /sys/kernel/debug/sched/preempt (the model in force),
- * /sys/kernel/realtime, else /boot/config-RELEASE and preempt= on the command line. */
-const char *cw_preempt_model(void);
+ * /sys/kernel/realtime, /boot/config-RELEASE and preempt= on the command line, else
+ * the kernel's BTF (vmlinux, may be NULL): no preempt_schedule, no kernel preemption. */
+const char *cw_preempt_model(const struct btf *btf);
 /* Can the kernel skip fentry/fexit runs under this model (a second task entering a
  * trampoline program on one CPU)? Then auto prefers kprobe, then tracepoint. */
 bool cw_fentry_may_skip(const char *model);

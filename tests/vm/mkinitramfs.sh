@@ -12,8 +12,8 @@
 #               (ldd, including the dynamic loader) are added automatically.
 set -euo pipefail
 
-# ext4 finds crc32c through the crypto API up to 6.14 (a run-time request, not a module
-# dependency: 6.12 fails to mount without it), later through a library dependency.
+# ext4 asks the crypto API for crc32c at run time (not a module dependency: 6.12 fails to
+# mount without crc32c_generic/crc32c-intel); 7.x names it crc32c-cryptoapi, an ext4 dependency.
 DEFAULT_MODULES="virtio_pci virtio_blk crypto-crc32c? ext4"
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)

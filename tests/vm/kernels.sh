@@ -113,10 +113,12 @@ fetch_deb() {
 	# apt-get download names files pkg_ver_arch.deb, with ':' (epoch) as %3a.
 	DEB=$debdir/${1}_$(printf '%s' "$2" | sed 's/:/%3a/')_amd64.deb
 	[ -s "$DEB" ] && return 0
+	# a 404 is remembered until the lists are refreshed (VM_APT_UPDATE=1)
+	[ -f "$DEB.404" ] && [ "${VM_APT_UPDATE:-}" != 1 ] && return 4
 	log "downloading $1 $2"
 	if ! out=$(cd "$debdir" && sapt_get download "$1=$2" 2>&1); then
 		printf '%s\n' "$out" >&2
-		printf '%s\n' "$out" | grep -q '404 *Not Found' && return 4
+		printf '%s\n' "$out" | grep -q '404 *Not Found' && : >"$DEB.404" && return 4
 		die "apt-get download $1=$2 failed"
 	fi
 	[ -s "$DEB" ] || die "apt-get download $1=$2 did not produce $DEB"

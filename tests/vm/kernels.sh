@@ -221,6 +221,7 @@ expand() {
 main() {
 	local list=no ser fl explicit glob suites rc
 	if [ "${1:-}" = -l ]; then list=yes; shift; fi
+	# shellcheck disable=SC2046 # series names are single words
 	[ $# -gt 0 ] || set -- $(awk 'NF { print $1 }' <<<"$SERIES")
 	if [ $list = yes ]; then
 		expand "$@" | awk '{ print $1 "-" $2 }'

@@ -44,6 +44,7 @@ ok $? "cachewatch top attached the kprobe backend"
 # Each dd blocks inside vfs_write on a pipe nobody reads (its buffer holds 64 KiB).
 i=0
 while [ $i -lt "$BLOCKED" ]; do
+	# shellcheck disable=SC2216 # sleep not reading is the point: the pipe stays full
 	dd if=/dev/zero bs=1M count=1 2>/dev/null | sleep 600 &
 	pids="$pids $!"
 	i=$((i + 1))

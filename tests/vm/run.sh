@@ -265,7 +265,7 @@ refused() {
 	local label glob why section
 	section=$(run_section "$3" "$2")
 	while read -r label glob why; do
-		[ -n "$label" ] && [ "$label" = "$2" ] || continue
+		[ "$label" = "$2" ] || continue
 		# shellcheck disable=SC2053 # a glob
 		[[ $1 == $glob ]] || continue
 		grep -qF "$why" <<<"$section" || continue
@@ -343,7 +343,9 @@ run_flavour() {
 		log "$flavour: booting $krel under TCG (attempt $attempt, timeout ${VM_TIMEOUT}s, console: $logf)"
 		boot_vm "$flavour" "$vmlinuz" "$initrd" "$disk" "$logf" "$expect"
 		rm -f "$disk"
-		[ "$attempt" = 1 ] && early_failure "$VM_STATUS" "$logf" || break
+		if [ "$attempt" != 1 ] || ! early_failure "$VM_STATUS" "$logf"; then
+			break
+		fi
 		retry="retried after: $(vm_failure "$VM_STATUS" "$logf")"
 		log "$flavour: boot failed before the suite started ($retry); retrying once"
 		show_tail "$flavour" "$logf"

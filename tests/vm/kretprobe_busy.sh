@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..3"
+echo "1..4"
 mkdir -p "$W/cache"
 "$CW" top --bpf.attach=kprobe --json --interval=500ms --count=100000 "$W/cache" \
 	>"$W/top.json" 2>"$W/top.err" &
@@ -71,4 +71,13 @@ got=$(tail -n 1 "$W/top.json" | sed -n 's/.*"dir":".","write_bytes":\([0-9]*\),"
 echo "# counted (bytes writes): ${got:-none}; made: $((WRITES * 2)) $WRITES"
 [ "$got" = "$((WRITES * 2)) $WRITES" ]
 ok $? "all $WRITES writes counted while $BLOCKED writers sit inside vfs_write"
+
+# Its tracefs kretprobe events go when it stops.
+kill "$top_pid"
+wait "$top_pid"
+left=$(grep -c ":cachewatch/cw${top_pid}_" /sys/kernel/tracing/kprobe_events)
+top_pid=''
+echo "# kretprobe events of the stopped agent left in kprobe_events: $left"
+[ "$left" = 0 ]
+ok $? "its kretprobe events are removed when cachewatch top stops (SIGTERM)"
 [ "$fails" = 0 ]

@@ -213,6 +213,20 @@ static void test_syscalls_concurrent(struct ctx *c)
 	const struct cw_dir_snap *aa = find(s, "r1", "aa"), *bb = find(s, "r1", "bb"),
 				 *cc3 = find(s, "r2", "cc");
 	uint64_t misses = s ? s->drops[CW_DROP_RECURSION] : 0;
+	if (misses) {
+		/* A skipped entry run can take a whole series with it: count what exists. */
+		uint64_t got = (aa ? aa->writes : 0) + (bb ? bb->writes : 0) + (cc3 ? cc3->writes : 0);
+		uint64_t made = 4ull * ROUNDS * CALLS_PER_ROUND;
+		tap_diag("the kernel skipped %llu program runs (recursion protection: fentry, or "
+			 "programs run preemptibly on PREEMPT_RT or lazy/full preemption): checking "
+			 "that none went unreported", (unsigned long long)misses);
+		tap_ok(got <= made && got + misses >= made,
+		       "every write call was counted or reported as skipped (%llu counted + %llu skipped, %llu made)",
+		       (unsigned long long)got, (unsigned long long)misses, (unsigned long long)made);
+		tap_diag("exact per-directory checks need a backend without skipped runs");
+		cw_snapshot_put(s);
+		return;
+	}
 	tap_ok(aa && bb && cc3, "series r1/aa, r1/bb, r2/cc exist");
 	if (misses)
 		tap_diag("the kernel skipped %llu program runs (recursion protection, e.g. "

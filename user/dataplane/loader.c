@@ -640,6 +640,12 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 		cw_warn("fentry on a preemptible kernel: the kernel may skip program runs when a task "
 			"preempts another inside one (counted as recursion_miss); kprobe and tracepoint are exact",
 			"preempt", preempt);
+	/* Seen on 7.3 with lazy preemption: syscall tracepoints may fault, so their
+	 * programs run preemptibly and the same recursion guard skips runs. */
+	if (opts->backend == CW_BACKEND_TRACEPOINT && may_skip)
+		cw_warn("tracepoint on a preemptible kernel: the kernel may skip program runs when a "
+			"task preempts another inside one (counted as recursion_miss); kprobe is exact",
+			"preempt", preempt);
 	if (opts->backend != CW_BACKEND_AUTO) {
 		ret = try_backend(opts->backend, max_walk, btf, &skel, err, errlen);
 	} else {

@@ -95,7 +95,8 @@ static __always_inline int in_ia32_syscall(void)
 
 	if (!bpf_core_field_exists(t->thread_info.status))
 		return -1;
-	return (BPF_CORE_READ(t, thread_info.status) & X86_TS_COMPAT) != 0;
+	/* a trusted BTF pointer: a plain load, no probe-read helper on the hot path */
+	return (t->thread_info.status & X86_TS_COMPAT) != 0;
 }
 
 /* Numbers outside both tables return before reading any task state: that is

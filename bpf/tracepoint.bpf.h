@@ -1,11 +1,9 @@
-/* Tracepoint backend: raw sys_enter/sys_exit dispatch on the syscall number, plus ext4 unlink tracepoints. */
+/* Tracepoint backend: raw sys_enter/sys_exit dispatch on the syscall number (64-bit and i386), ext4 unlink and io_uring rename tracepoints. */
 #ifndef CW_TRACEPOINT_BPF_H
 #define CW_TRACEPOINT_BPF_H
 
-/* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
- * dispatch on its number: measured cheaper than the per-syscall tracepoints,
- * whose perf-buffer path costs more on both the watched and the unrelated
- * syscalls (bench/overhead.sh; docs/backends.md). */
+/* An unlink by path: resolved from the string at sys_exit unless a file
+ * system tracepoint handles it first. */
 static __always_inline void unlink_sys_enter(int dfd, const char *path)
 {
 	struct inflight in = { .kind = IF_UNLINK_SYS, .dfd = dfd, .path = (__u64)path };
@@ -98,7 +96,8 @@ static __always_inline int in_ia32_syscall(void)
 
 	if (!bpf_core_field_exists(t->thread_info.status))
 		return -1;
-	return (BPF_CORE_READ(t, thread_info.status) & X86_TS_COMPAT) != 0;
+	/* a trusted BTF pointer: a plain load, no probe-read helper on the hot path */
+	return (t->thread_info.status & X86_TS_COMPAT) != 0;
 }
 
 /* Numbers outside both tables return before reading any task state: that is
@@ -147,6 +146,10 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 /* unlinkat's flag for "remove a directory" (include/uapi/linux/fcntl.h). */
 #define AT_REMOVEDIR 0x200
 
+/* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
+ * dispatch on its number: measured cheaper than the per-syscall tracepoints,
+ * whose perf-buffer path costs more on both the watched and the unrelated
+ * syscalls (bench/overhead.sh; docs/backends.md). */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 {

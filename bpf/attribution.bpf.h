@@ -218,7 +218,7 @@ static __always_inline void admit_group(struct scratch *s, __u32 len,
 	__u32 slot = rv->id & (CW_MAX_ROOTS - 1);
 	/* Reserve, then look: atomics that return a value (BPF_FETCH) need 5.12, a
 	 * plain atomic add works from 5.10. The count never passes max_groups; two
-	 * new groups racing for the last place may both fold into _other (docs/vm.md). */
+	 * new groups racing for the last place may both fold into _other. */
 	__sync_fetch_and_add(&group_count[slot], 1);
 	__u64 now = *(volatile __u64 *)&group_count[slot];
 	if (rv->max_groups && now > rv->max_groups) {

@@ -56,7 +56,7 @@ BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 
-.PHONY: all deps run vmlinux clean test test-unit test-asan test-integration test-vm test-fuzz fuzz bench tests-bin
+.PHONY: all deps run vmlinux clean test test-unit test-asan test-integration test-vm test-vm-full test-fuzz fuzz bench tests-bin
 
 all: $(BUILD)/cachewatch cachewatch
 
@@ -108,6 +108,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcachewatch.a $(wildcard t
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
 
+# test_dataplane drives io_uring renames and unlinks through liburing.
+$(BUILD)/tests/test_dataplane: LDLIBS += -luring
+
 $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libcachewatch.a $(wildcard tests/integration/*.h)
 	@mkdir -p $(BUILD)/tests
 	$(call msg,CC,$@)
@@ -140,8 +143,12 @@ test-asan:
 test-integration: tests-bin
 	sh tests/run.sh integration
 
+# make test-vm: the representative subset make test boots; test-vm-full: every kernel (docs/vm.md)
 test-vm: tests-bin
-	sh tests/vm/run.sh
+	KERNELS=$${KERNELS:-subset} sh tests/vm/run.sh
+
+test-vm-full: tests-bin
+	KERNELS=$${KERNELS:-all} sh tests/vm/run.sh
 
 test-fuzz:
 	sh tests/run.sh fuzz

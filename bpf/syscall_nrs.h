@@ -1,8 +1,9 @@
-/* Syscall numbers the raw sys_enter/sys_exit programs dispatch on, per architecture. */
+/* Syscall numbers the raw sys_enter/sys_exit programs dispatch on, per architecture and ABI. */
 #ifndef CW_SYSCALL_NRS_H
 #define CW_SYSCALL_NRS_H
 
 #if defined(__TARGET_ARCH_x86)
+/* x86-64 (arch/x86/entry/syscalls/syscall_64.tbl) */
 #define NR_write 1
 #define NR_pwrite64 18
 #define NR_writev 20
@@ -13,6 +14,20 @@
 #define NR_pwritev 296
 #define NR_renameat2 316
 #define NR_pwritev2 328
+
+/* i386, what int 0x80, sysenter and 32-bit syscall use from any process
+ * (arch/x86/entry/syscalls/syscall_32.tbl). The same numbers mean other calls
+ * in the 64-bit table (20 is getpid here, writev there). */
+#define NR_ia32_write 4
+#define NR_ia32_unlink 10
+#define NR_ia32_rename 38
+#define NR_ia32_writev 146
+#define NR_ia32_pwrite64 181
+#define NR_ia32_unlinkat 301
+#define NR_ia32_renameat 302
+#define NR_ia32_pwritev 334
+#define NR_ia32_renameat2 353
+#define NR_ia32_pwritev2 379
 #else
 #error "syscall numbers for this architecture are missing (bpf/syscall_nrs.h)"
 #endif

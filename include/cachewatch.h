@@ -38,12 +38,6 @@ struct cw_root_val {
 	__u32 pad;
 };
 
-/* Absolute path of a root (FNV-1a of the canonical path in the agent's mount
- * namespace) -> root key; lets the tracepoint backend attribute unlink("/abs/path"). */
-struct cw_root_path_key {
-	__u64 hash;
-};
-
 struct cw_stats_key {
 	__u64 group; /* FNV-1a of the relative group path, or CW_GROUP_OTHER */
 	__u32 root;  /* root slot */
@@ -96,5 +90,15 @@ enum cw_backend {
 	CW_BACKEND_KPROBE,
 	CW_BACKEND_TRACEPOINT,
 };
+#define CW_BACKEND_COUNT 4
+
+/* The one spelling of each backend, indexed by enum cw_backend: what the CLI
+ * and the config accept and what logs and build_info print. */
+#define CW_BACKEND_NAMES { \
+	[CW_BACKEND_AUTO] = "auto", \
+	[CW_BACKEND_FENTRY] = "fentry", \
+	[CW_BACKEND_KPROBE] = "kprobe", \
+	[CW_BACKEND_TRACEPOINT] = "tracepoint", \
+}
 
 #endif

@@ -1,18 +1,23 @@
 /* Data-plane integration test: real BPF, real files, exact per-directory numbers. */
 #include <errno.h>
 #include <stdarg.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
+#include <liburing.h>
 #include "dataplane/collector.h"
 #include "config/config.h"
 #include "dataplane/loader.h"
@@ -208,6 +213,20 @@ static void test_syscalls_concurrent(struct ctx *c)
 	const struct cw_dir_snap *aa = find(s, "r1", "aa"), *bb = find(s, "r1", "bb"),
 				 *cc3 = find(s, "r2", "cc");
 	uint64_t misses = s ? s->drops[CW_DROP_RECURSION] : 0;
+	if (misses) {
+		/* A skipped entry run can take a whole series with it: count what exists. */
+		uint64_t got = (aa ? aa->writes : 0) + (bb ? bb->writes : 0) + (cc3 ? cc3->writes : 0);
+		uint64_t made = 4ull * ROUNDS * CALLS_PER_ROUND;
+		tap_diag("the kernel skipped %llu program runs (recursion protection: fentry, or "
+			 "programs run preemptibly on PREEMPT_RT or lazy/full preemption): checking "
+			 "that none went unreported", (unsigned long long)misses);
+		tap_ok(got <= made && got + misses >= made,
+		       "every write call was counted or reported as skipped (%llu counted + %llu skipped, %llu made)",
+		       (unsigned long long)got, (unsigned long long)misses, (unsigned long long)made);
+		tap_diag("exact per-directory checks need a backend without skipped runs");
+		cw_snapshot_put(s);
+		return;
+	}
 	tap_ok(aa && bb && cc3, "series r1/aa, r1/bb, r2/cc exist");
 	if (misses)
 		tap_diag("the kernel skipped %llu program runs (recursion protection, e.g. "
@@ -356,7 +375,13 @@ static void test_unlinks(struct ctx *c, const char *cache_name, const char *root
 
 	struct cw_snapshot *s = poll_now(c);
 	const struct cw_dir_snap *ul = find(s, cache_name, "ul");
-	tap_eq(ul ? ul->unlinks : 0, (uint64_t)n + 1, "%s: %d unlinks counted (absolute, relative, dirfd), the failed one not", cache_name, n + 1);
+	if (bytes_seen) {
+		tap_eq(ul ? ul->unlinks : 0, (uint64_t)n + 1, "%s: %d unlinks counted (absolute, relative, dirfd), the failed one not", cache_name, n + 1);
+	} else {
+		/* from path strings: only names directly in the cwd or a dirfd; the
+		 * two absolute paths have directories that could be symlinks */
+		tap_eq(ul ? ul->unlinks : 0, (uint64_t)n - 1, "%s: %d unlinks by name in the cwd or a dirfd counted, the 2 by absolute path and the failed one not", cache_name, n - 1);
+	}
 	if (bytes_seen) {
 		tap_eq(ul ? ul->unlinked_bytes : 0, want_bytes, "%s: bytes freed are the sizes of the files whose last link went", cache_name);
 	} else {
@@ -905,12 +930,55 @@ static void still_there(const __u32 *ids, size_t n, int *progs, int *links)
 	}
 }
 
+static int prog_is_ours(__u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id), ours;
+
+	if (fd < 0)
+		return 0;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && is_ours(info.name);
+	close(fd);
+	return ours;
+}
+
+/* Our program IDs the process holds and how many BPF links, from its fds'
+ * fdinfo: exactly its own, whatever other agents load meanwhile (and not
+ * libbpf's feature probes, which have other names). */
+static size_t prog_ids_of(pid_t pid, __u32 *ids, int *links)
+{
+	char dir[64], path[PATH_MAX], line[128];
+	size_t n = 0;
+
+	*links = 0;
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d)) && n < MAX_IDS;) {
+		fmt(path, sizeof(path), "%s/%s", dir, e->d_name);
+		FILE *f = fopen(path, "r");
+		unsigned id;
+		while (f && fgets(line, sizeof(line), f)) {
+			*links += !strncmp(line, "link_type:", 10);
+			if (sscanf(line, "prog_id: %u", &id) == 1 && !contains(ids, n, id) &&
+			    n < MAX_IDS && prog_is_ours(id))
+				ids[n++] = id;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 /* The real binary, killed: nothing it attached may stay. Other agents may run on
- * the machine, so only the programs that appeared with this process count. */
+ * the machine, so only the programs this process holds count. */
 static void test_cleanup_on_signal(struct ctx *c, const char *bin, int sig)
 {
-	__u32 before[MAX_IDS], after[MAX_IDS], mine[MAX_IDS];
-	size_t nb = our_prog_ids(before), nmine = 0;
+	__u32 mine[MAX_IDS];
+	size_t nmine = 0;
 	char dir[PATH_MAX];
 	const char *what = sig == SIGKILL ? "SIGKILL" : "SIGTERM";
 
@@ -924,15 +992,14 @@ static void test_cleanup_on_signal(struct ctx *c, const char *bin, int sig)
 		      cw_backend_name(c->backend), dir, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 300 && !nmine; i++) {
+	int nlinks = 0;
+	for (int i = 0; i < 600 && !nlinks; i++) { /* attached: it holds links */
 		usleep(50000);
-		size_t na = our_prog_ids(after);
-		for (size_t k = 0; k < na; k++)
-			if (!contains(before, nb, after[k]))
-				mine[nmine++] = after[k];
+		prog_ids_of(pid, mine, &nlinks);
 	}
-	/* let it get past loading into its polling loop */
+	/* let it finish attaching and get into its polling loop */
 	usleep(300000);
+	nmine = prog_ids_of(pid, mine, &nlinks);
 	tap_ok(nmine > 0, "cachewatch top attached %zu programs (%s case)", nmine, what);
 	kill(pid, sig);
 	int st;
@@ -947,6 +1014,399 @@ static void test_cleanup_on_signal(struct ctx *c, const char *bin, int sig)
 	}
 	tap_ok(nmine > 0 && progs == 0 && links == 0,
 	       "after %s none of its programs or links remains (%d progs, %d links)", what, progs, links);
+}
+
+/* ---- BPF hardening (issue 9: compat syscalls, inflight leaks, rename
+ * invalidation, walk_depth drops, symlinks in unlink paths) ---- */
+
+static uint64_t drops_of(struct ctx *c, enum cw_drop d)
+{
+	struct cw_snapshot *s = poll_now(c);
+	uint64_t n = s ? s->drops[d] : 0;
+
+	cw_snapshot_put(s);
+	return n;
+}
+
+/* Entries of this process left in the inflight map (key: pid_tgid). Other
+ * processes' calls pass through the same map; only ours are asserted on. */
+static size_t inflight_mine(struct ctx *c)
+{
+	struct cw_loader_maps maps;
+	__u64 key, *prev = NULL, cur;
+	size_t n = 0;
+
+	cw_loader_maps(c->loader, &maps);
+	while (bpf_map_get_next_key(maps.inflight, prev, &key) == 0) {
+		if ((key >> 32) == (__u64)getpid())
+			n++;
+		cur = key;
+		prev = &cur;
+	}
+	return n;
+}
+
+static uint64_t dir_u64(const char *cache_name, const char *dir, struct ctx *c, int what)
+{
+	struct cw_snapshot *s = poll_now(c);
+	const struct cw_dir_snap *d = find(s, cache_name, dir);
+	uint64_t v = !d ? 0 : what == 0 ? d->write_bytes : what == 1 ? d->writes : d->unlinks;
+
+	cw_snapshot_put(s);
+	return v;
+}
+#define WBYTES 0
+#define WCALLS 1
+#define UNLINKS 2
+
+#if defined(__x86_64__)
+/* An i386 syscall from this 64-bit process: arguments in ebx, ecx, edx, and
+ * rdi set to what a decoder reading 64-bit registers would take as the fd.
+ * int 0x80 clobbers r8-r11. */
+static long int80(long nr, long a, long b, long d, long di)
+{
+	long r;
+
+	asm volatile("int $0x80"
+		     : "=a"(r)
+		     : "a"(nr), "b"(a), "c"(b), "d"(d), "D"(di)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return r;
+}
+
+/* Can this kernel run 32-bit syscalls at all? Some (ia32_emulation=0, some
+ * virtual machines) fault on int 0x80: try it in a child. */
+static int int80_works(void)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* a plain death, not a sanitizer report */
+		_exit(int80(20 /* i386 getpid */, 0, 0, 0, 0) == getpid() ? 0 : 1);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return 0;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* Issue 9 item 3: i386 numbers were decoded as x86-64 ones. getpid (20) is
+ * writev in the 64-bit table: with a read-only fd of a cache file in rdi it
+ * inflated write_bytes by the pid per call; real 32-bit writes were missed;
+ * a 32-bit rename did not invalidate cached decisions. */
+static void test_compat_syscalls(struct ctx *c)
+{
+	char root[PATH_MAX], f[PATH_MAX], out[PATH_MAX], d[PATH_MAX];
+	struct cw_cache_config cc[1];
+
+	if (!int80_works()) {
+		tap_ok(1, "# SKIP this kernel refuses 32-bit syscalls (int 0x80 faults), so none can be misread");
+		return;
+	}
+	pathf(root, c, "cx");
+	pathf(d, c, "cx/g");
+	mkdirs(d);
+	pathf(d, c, "cx/g2");
+	mkdirs(d);
+	pathf(d, c, "cxout");
+	mkdirs(d);
+	cache(&cc[0], "cx", root, 1, 64);
+	apply(c, cc, 1);
+	pathf(f, c, "cx/g/f");
+	write_bytes(f, 10);
+
+	/* low memory: i386 calls take 32-bit pointers */
+	char *low = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (low == MAP_FAILED)
+		die("mmap MAP_32BIT");
+	int ro = open(f, O_RDONLY);
+	long pid_ok = 0;
+	for (int i = 0; i < 1000; i++)
+		pid_ok += int80(20, 0, 0, 0, ro) == getpid();
+	close(ro);
+	tap_eq(pid_ok, 1000, "1000 i386 getpid calls returned the pid");
+	tap_eq(dir_u64("cx", "g", c, WBYTES), 10, "i386 getpid (x86-64 writev's number) with a read-only cache fd in rdi inflates nothing");
+
+	int wfd = open(f, O_WRONLY | O_APPEND);
+	memset(low, 'z', 4096);
+	long n = int80(4 /* write */, wfd, (long)(uintptr_t)low, 777, -1);
+	/* struct compat_iovec { u32 base; u32 len; } x2 at low+4096 */
+	uint32_t *iov = (uint32_t *)(low + 4096);
+	iov[0] = (uint32_t)(uintptr_t)low;
+	iov[1] = 100;
+	iov[2] = (uint32_t)(uintptr_t)low;
+	iov[3] = 23;
+	long v = int80(146 /* writev */, wfd, (long)(uintptr_t)iov, 2, -1);
+	close(wfd);
+	tap_ok(n == 777 && v == 123, "i386 write and writev wrote 777 and 123 bytes (%ld, %ld)", n, v);
+	tap_eq(dir_u64("cx", "g", c, WBYTES), 10 + 777 + 123, "i386 write and writev are counted with their own numbers");
+	tap_eq(dir_u64("cx", "g", c, WCALLS), 3, "one write call each, none invented");
+
+	/* i386 rename (38) into the root: the open file's cached "not watched" must go */
+	pathf(out, c, "cxout/h");
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	write(fd, "abc", 3);
+	char *paths = low + 6144;
+	pathf(f, c, "cx/g2/h");
+	if (strlen(out) + strlen(f) + 2 > 2048)
+		die("paths too long for the low buffer");
+	strcpy(paths, out);
+	strcpy(paths + 1024, f);
+	long rr = int80(38 /* rename */, (long)(uintptr_t)paths, (long)(uintptr_t)(paths + 1024), 0, -1);
+	write(fd, "defgh", 5);
+	close(fd);
+	tap_ok(rr == 0, "i386 rename into the root succeeded (%ld)", rr);
+	tap_eq(dir_u64("cx", "g2", c, WBYTES), 5, "after an i386 rename into the root, writes through the open file are counted");
+	munmap(low, 8192);
+}
+#else
+static void test_compat_syscalls(struct ctx *c)
+{
+	(void)c;
+	tap_ok(1, "# SKIP i386 compat syscalls are an x86-64 matter");
+}
+#endif
+
+/* A directory on ext4 under the work dir: the work dir itself if it is ext4,
+ * else a loop-mounted image (mounted is set to unmount it afterwards). */
+static int ext4_dir(struct ctx *c, const char *rel, char *out, int *mounted)
+{
+	struct statfs sf;
+	char img[PATH_MAX], cmd[3 * PATH_MAX];
+
+	*mounted = 0;
+	pathf(out, c, rel);
+	mkdirs(out);
+	if (statfs(out, &sf) == 0 && sf.f_type == 0xEF53 /* EXT4_SUPER_MAGIC */)
+		return 0;
+	pathf(img, c, "ext4.img");
+	fmt(cmd, sizeof(cmd), "truncate -s 64M '%s' && mkfs.ext4 -q -F '%s' && mount -o loop '%s' '%s'",
+	    img, img, img, out);
+	if (system(cmd))
+		return -1;
+	*mounted = 1;
+	return 0;
+}
+
+/* Submits one prepared request per name and waits for all; returns how many succeeded. */
+static int uring_run(struct io_uring *ring, int n)
+{
+	struct io_uring_cqe *cqe;
+	int ok = 0;
+
+	io_uring_submit(ring);
+	for (int i = 0; i < n; i++) {
+		if (io_uring_wait_cqe(ring, &cqe))
+			break;
+		ok += cqe->res == 0;
+		io_uring_cqe_seen(ring, cqe);
+	}
+	return ok;
+}
+
+struct uring_unlinker {
+	int dfd, first, count, ok;
+};
+
+/* One thread's share of the unlinks, through its own ring, half of them
+ * through io-wq worker threads. */
+static void *uring_unlink_thread(void *arg)
+{
+	struct uring_unlinker *u = arg;
+	struct io_uring ring;
+	char names[25][16];
+
+	if (io_uring_queue_init(25, &ring, 0))
+		return NULL;
+	for (int i = 0; i < u->count; i += 25) {
+		int n = u->count - i < 25 ? u->count - i : 25;
+		for (int j = 0; j < n; j++) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+			snprintf(names[j], sizeof(names[j]), "f%d", u->first + i + j);
+			io_uring_prep_unlinkat(sqe, u->dfd, names[j], 0);
+			if (j % 2)
+				sqe->flags |= IOSQE_ASYNC;
+		}
+		u->ok += uring_run(&ring, n);
+	}
+	io_uring_queue_exit(&ring);
+	return NULL;
+}
+
+/* Issue 9 item 7: each io_uring unlink on ext4 left an inflight entry that no
+ * sys_exit removed (one per thread that ever did one: at 16,384 the map is
+ * full and writes drop). 2,000 unlinks from 16 short-lived threads. */
+static void test_io_uring_unlink_inflight(struct ctx *c)
+{
+	enum { TOTAL = 2000, THREADS = 16 };
+	char root[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[1];
+	struct uring_unlinker u[THREADS];
+	pthread_t th[THREADS];
+	int mounted, ok = 0;
+
+	if (ext4_dir(c, "iu", root, &mounted)) {
+		tap_ok(0, "an ext4 directory for the io_uring unlinks");
+		return;
+	}
+	fmt(f, sizeof(f), "%s/d", root);
+	mkdirs(f);
+	cache(&cc[0], "iu", root, 1, 64);
+	apply(c, cc, 1);
+	for (int i = 0; i < TOTAL; i++) {
+		fmt(f, sizeof(f), "%s/d/f%d", root, i);
+		write_bytes(f, 1);
+	}
+	size_t before = inflight_mine(c);
+	fmt(f, sizeof(f), "%s/d", root);
+	int dfd = open(f, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; i < THREADS; i++) {
+		u[i] = (struct uring_unlinker){ .dfd = dfd, .first = i * (TOTAL / THREADS), .count = TOTAL / THREADS };
+		if (pthread_create(&th[i], NULL, uring_unlink_thread, &u[i]))
+			die("pthread_create");
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		ok += u[i].ok;
+	}
+	close(dfd);
+	size_t after = inflight_mine(c);
+	tap_eq(ok, TOTAL, "io_uring unlinked %d files on ext4 from %d threads", TOTAL, THREADS);
+	tap_eq(dir_u64("iu", "d", c, UNLINKS), TOTAL, "io_uring unlinks on ext4 are counted (ext4 tracepoint)");
+	tap_ok(after == before, "io_uring unlinks leave no inflight entries (%zu before, %zu after)", before, after);
+	if (mounted)
+		umount2(root, MNT_DETACH);
+}
+
+static int uring_rename(struct io_uring *ring, const char *from, const char *to)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	io_uring_prep_renameat(sqe, AT_FDCWD, from, AT_FDCWD, to, 0);
+	return uring_run(ring, 1) == 1 ? 0 : -1;
+}
+
+/* Issue 9 item 8: an io_uring rename did not invalidate the open file's cached
+ * decision: writes after a rename into a root counted 0, after one out counted. */
+static void test_io_uring_rename(struct ctx *c)
+{
+	char root[PATH_MAX], d[PATH_MAX], out[PATH_MAX], in[PATH_MAX], out2[PATH_MAX];
+	struct cw_cache_config cc[1];
+	struct io_uring ring;
+
+	pathf(root, c, "ir");
+	pathf(d, c, "ir/g");
+	mkdirs(d);
+	pathf(d, c, "irout");
+	mkdirs(d);
+	cache(&cc[0], "ir", root, 1, 64);
+	apply(c, cc, 1);
+	pathf(out, c, "irout/h");
+	pathf(in, c, "ir/g/h");
+	pathf(out2, c, "irout/h2");
+	if (io_uring_queue_init(4, &ring, 0))
+		die("io_uring_queue_init");
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	write(fd, "abc", 3); /* outside: cached as not watched */
+	int r1 = uring_rename(&ring, out, in);
+	write(fd, "defgh", 5);
+	uint64_t after_in = dir_u64("ir", "g", c, WBYTES);
+	int r2 = uring_rename(&ring, in, out2);
+	write(fd, "ijklmno", 7);
+	close(fd);
+	io_uring_queue_exit(&ring);
+	tap_ok(r1 == 0 && r2 == 0, "two io_uring renames succeeded");
+	tap_eq(after_in, 5, "after an io_uring rename into the root, writes through the open file are counted");
+	tap_eq(dir_u64("ir", "g", c, WBYTES), 5, "after an io_uring rename out of the root, they are not");
+}
+
+/* Issue 9 item 10: a d_parent walk that hits its bound is a drop only if a
+ * watched root may lie above; a deep tree outside every root is not. */
+static void test_walk_depth(struct ctx *c)
+{
+	char root[PATH_MAX], p[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[1];
+
+	pathf(root, c, "dw");
+	cache(&cc[0], "dw", root, 1, 64);
+	mkdirs(root);
+	apply(c, cc, 1);
+	uint64_t d0 = drops_of(c, CW_DROP_WALK_DEPTH);
+	pathf(p, c, "deep");
+	for (int i = 0; i < 40; i++)
+		fmt(p + strlen(p), sizeof(p) - strlen(p), "/d%d", i);
+	mkdirs(p);
+	for (int i = 0; i < 3; i++) {
+		fmt(f, sizeof(f), "%s/f%d", p, i);
+		write_bytes(f, 10);
+	}
+	uint64_t d1 = drops_of(c, CW_DROP_WALK_DEPTH);
+	fmt(p, sizeof(p), "%s", root);
+	for (int i = 0; i < 40; i++)
+		fmt(p + strlen(p), sizeof(p) - strlen(p), "/d%d", i);
+	mkdirs(p);
+	fmt(f, sizeof(f), "%s/f", p);
+	write_bytes(f, 10);
+	uint64_t d2 = drops_of(c, CW_DROP_WALK_DEPTH);
+	tap_eq(d1 - d0, 0, "writes 40 directories deep outside every root are no walk_depth drop");
+	tap_ok(d2 > d1, "a write 40 directories deep inside a root is a walk_depth drop (%llu)",
+	       (unsigned long long)(d2 - d1));
+}
+
+/* Issue 9 item 11: on a file system without an unlink tracepoint (tmpfs), an
+ * unlink by a path through a symlink inside the root removes a file outside
+ * it and must not be counted as the root's. */
+static void test_unlink_symlink(struct ctx *c)
+{
+	char m[PATH_MAX], root[PATH_MAX], f[PATH_MAX], cwd[PATH_MAX];
+	struct cw_cache_config cc[1];
+
+	pathf(m, c, "sl");
+	mkdirs(m);
+	if (mount("tmpfs", m, "tmpfs", 0, "size=4m")) {
+		tap_ok(0, "mount a tmpfs: %s", strerror(errno));
+		return;
+	}
+	fmt(root, sizeof(root), "%s/root", m);
+	fmt(f, sizeof(f), "%s/root/sub", m);
+	mkdirs(f);
+	fmt(f, sizeof(f), "%s/outside", m);
+	mkdirs(f);
+	fmt(f, sizeof(f), "%s/root/sub/link", m);
+	if (symlink("../../outside", f))
+		die("symlink");
+	for (int i = 0; i < 3; i++) {
+		fmt(f, sizeof(f), "%s/outside/o%d", m, i);
+		write_bytes(f, 10);
+	}
+	fmt(f, sizeof(f), "%s/root/sub/own", m);
+	write_bytes(f, 10);
+	cache(&cc[0], "sl", root, 1, 64);
+	apply(c, cc, 1);
+
+	int ok = 0;
+	uint64_t d0 = drops_of(c, CW_DROP_UNLINK_PATH);
+	fmt(f, sizeof(f), "%s/root/sub/link/o0", m);
+	ok += unlink(f) == 0; /* absolute */
+	int rfd = open(root, O_RDONLY | O_DIRECTORY);
+	ok += unlinkat(rfd, "sub/link/o1", 0) == 0; /* dirfd-relative */
+	getcwd(cwd, sizeof(cwd));
+	fmt(f, sizeof(f), "%s/root/sub", m);
+	chdir(f);
+	ok += unlink("link/o2") == 0; /* cwd-relative */
+	chdir(cwd);
+	tap_eq(ok, 3, "three files outside the root unlinked through a symlink inside it");
+	tap_eq(dir_u64("sl", "sub", c, UNLINKS), 0, "unlinks through a symlink inside the root are not the root's");
+	if (c->backend == CW_BACKEND_TRACEPOINT)
+		tap_eq(drops_of(c, CW_DROP_UNLINK_PATH) - d0, 2, "the two made from a directory inside the root are unlink_path drops, the absolute one not");
+	else /* vfs_unlink gives the dentry: outside the root, nothing lost */
+		tap_eq(drops_of(c, CW_DROP_UNLINK_PATH) - d0, 0, "unlinks outside the root are no drop");
+	int sfd = openat(rfd, "sub", O_RDONLY | O_DIRECTORY);
+	unlinkat(sfd, "own", 0);
+	close(sfd);
+	close(rfd);
+	tap_eq(dir_u64("sl", "sub", c, UNLINKS), 1, "an unlink of a file inside the root, by name in its directory, is");
+	umount2(m, MNT_DETACH);
 }
 
 int main(int argc, char **argv)
@@ -1032,6 +1492,11 @@ int main(int argc, char **argv)
 			drops += s->drops[d];
 	tap_eq(drops, 0, "nothing was dropped by the BPF side");
 	cw_snapshot_put(s);
+	test_compat_syscalls(&c);
+	test_io_uring_unlink_inflight(&c);
+	test_io_uring_rename(&c);
+	test_unlink_symlink(&c);
+	test_walk_depth(&c); /* last: it makes a drop on purpose */
 	cw_collector_free(c.coll);
 	cw_loader_close(c.loader);
 

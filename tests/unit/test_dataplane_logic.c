@@ -158,6 +158,13 @@ static void backend_names(void **state)
 	assert_string_equal(cw_backend_name((enum cw_backend)42), "unknown");
 }
 
+/* Every program in the BPF object belongs to a backend in the loader's table. */
+static void program_table_complete(void **state)
+{
+	(void)state;
+	assert_int_equal(cw_loader_programs_unlisted(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +175,7 @@ int main(void)
 		cmocka_unit_test(group_keys),
 		cmocka_unit_test(monotonic_counters),
 		cmocka_unit_test(backend_names),
+		cmocka_unit_test(program_table_complete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

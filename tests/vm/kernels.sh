@@ -1,127 +1,253 @@
-#!/bin/sh
-# Fetch and unpack Debian's stock 6.1 kernel flavours into build/vm-cache/ for the VM test matrix.
+#!/bin/bash
+# Resolve Debian kernels by name from the archive, download them once and unpack them into the VM cache.
 #
-# Usage: tests/vm/kernels.sh [FLAVOUR...]      (default: amd64 cloud-amd64 rt-amd64)
-# Prints one line per flavour on stdout:  FLAVOUR KREL ROOT
-#   ROOT/boot/vmlinuz-KREL, ROOT/boot/config-KREL and ROOT/lib/modules/KREL/ exist.
-# The ABI version (6.1.0-NN) is resolved by name from what linux-image-amd64 depends on;
-# no version is hard-coded. Nothing is installed on the host; a rerun uses the cache.
-set -eu
+# Usage: tests/vm/kernels.sh [-l] [KERNEL...]
+#   KERNEL is SERIES-FLAVOUR (6.12-rt-amd64; "6.12-rt" works too) or a SERIES alone (all of
+#   its flavours). Default: every series in SERIES below, every flavour.
+#   -l  list the kernels that would run (ID per line) without downloading anything.
+# Prints one line per kernel on stdout:  ID KREL VMLINUZ MODDIR CONFIG
+#   ID is SERIES-FLAVOUR (e.g. 5.10-cloud-amd64); MODDIR holds modules.dep. A default
+#   flavour the archive lists but does not serve (HTTP 404) prints "ID - UNAVAILABLE why".
+# Each series has its own apt configuration in $CACHE_DIR/apt/SERIES (own sources.list,
+# lists, cache, status): the machine's /etc/apt is only read, for the mirror host.
+# The newest linux-image-FLAVOUR meta package of the series' suites names the image
+# package; its version is never written down here. VM_APT_UPDATE=1 refreshes the lists.
+set -euo pipefail
 
-DEFAULT_FLAVOURS="amd64 cloud-amd64 rt-amd64"
-META_PACKAGE="linux-image-amd64"
+# SERIES  VERSION (glob the meta package's version must match)  SUITES (apt sources)
+# The newest meta version over all suites wins, so "latest" is trixie-backports or sid,
+# whichever is newer. Add a series with one line (docs/vm.md).
+SERIES='
+5.10    5.10.*  bullseye bullseye-security
+6.1     6.1.*   bookworm bookworm-updates bookworm-security
+6.12    6.12.*  trixie trixie-updates trixie-security
+latest  *       trixie trixie-backports sid
+'
+FLAVOURS="amd64 cloud-amd64 rt-amd64"
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
-CACHE_DIR=${VM_CACHE_DIR:-$REPO_ROOT/build/vm-cache}
-UPDATED=no
-ABI=''
-CANDIDATE=''
+CACHE_DIR=${VM_CACHE:-$REPO_ROOT/build/vm-cache}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 die() { printf 'kernels.sh: error: %s\n' "$*" >&2; exit 1; }
 log() { printf 'kernels.sh: %s\n' "$*" >&2; }
 
-# Print the candidate version of package $1 (nothing if apt does not know it).
-candidate() {
-	apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: *//p' | grep -v '^(none)$' || true
+# The Debian mirror the machine uses (first deb.debian.org-style URI ending in /debian in
+# /etc/apt/sources.list*), and its security archive.
+mirror() {
+	local uri
+	uri=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		grep -v '^[[:space:]]*#' |
+		grep -oE '(https?)://[^ ]*/debian/?( |$)' | head -n 1 | tr -d ' ') || true
+	[ -n "$uri" ] || die "no Debian mirror (a URI ending in /debian) in /etc/apt/sources.list*"
+	MIRROR=${uri%/}
+	MIRROR_SECURITY=${MIRROR}-security
 }
 
-# Run apt-get update once per invocation (only when apt-cache lacks a package).
-apt_update_once() {
-	[ "$UPDATED" = yes ] && return 0
-	UPDATED=yes
-	log "apt-cache does not know $1; running apt-get update"
-	apt-get update >&2 || die "apt-get update failed (needed to find $1)"
+# apt-get / apt-cache with the apt configuration of series $SER (never the machine's state).
+apt_conf() {
+	local d=$CACHE_DIR/apt/$SER
+	printf '%s\n' -o "Dir::Etc::sourcelist=$d/sources.list" -o Dir::Etc::sourceparts=- \
+		-o "Dir::Etc::preferencesparts=$d/preferences.d" -o "Dir::Etc::parts=$d/apt.conf.d" \
+		-o "Dir::State=$d/state" -o "Dir::State::Lists=$d/lists" -o "Dir::State::status=$d/status" \
+		-o "Dir::Cache=$d/cache" -o Dir::Cache::pkgcache=pkgcache.bin \
+		-o Dir::Cache::srcpkgcache=srcpkgcache.bin -o Acquire::Languages=none -o APT::Sandbox::User=root \
+		-o Debug::NoLocking=1
 }
+sapt_get() { local o; mapfile -t o < <(apt_conf); apt-get -q "${o[@]}" "$@"; }
+sapt_cache() { local o; mapfile -t o < <(apt_conf); apt-cache "${o[@]}" "$@"; }
 
-# Set CANDIDATE to the version apt would fetch of package $1, updating the lists once if needed.
-require_candidate() {
-	CANDIDATE=$(candidate "$1")
-	if [ -z "$CANDIDATE" ]; then
-		apt_update_once "$1"
-		CANDIDATE=$(candidate "$1")
+# Write the apt configuration of series $SER (suites $@); update its lists when new or asked.
+setup_apt() {
+	local d=$CACHE_DIR/apt/$SER suite uri list
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/state" "$d/preferences.d" "$d/apt.conf.d"
+	[ -f "$d/status" ] || : >"$d/status"
+	list=''
+	for suite in "$@"; do
+		uri=$MIRROR
+		case $suite in *-security) uri=$MIRROR_SECURITY ;; esac
+		list+="deb [signed-by=$KEYRING] $uri $suite main"$'\n'
+	done
+	if [ "$(cat "$d/sources.list" 2>/dev/null)"$'\n' != "$list" ] || [ ! -f "$d/updated" ] ||
+		[ "${VM_APT_UPDATE:-}" = 1 ]; then
+		printf '%s' "$list" >"$d/sources.list"
+		rm -f "$d/updated"
+		log "$SER: apt-get update ($*)"
+		sapt_get update >&2 || die "apt-get update for series $SER ($*) failed"
+		touch "$d/updated"
 	fi
-	[ -n "$CANDIDATE" ] || die "package $1 not found by apt-cache (even after apt-get update)"
 }
 
-# Print the image package (linux-image-6.1.0-NN-amd64) that linux-image-amd64 depends on.
-image_dependency() {
-	apt-cache depends "$META_PACKAGE" 2>/dev/null |
-		sed -n 's/^ *Depends: *\(linux-image-[0-9][^ ]*-amd64\).*/\1/p' | head -n 1
+# Print the newest version of package $1 in the series' suites that matches glob $2.
+newest_version() {
+	local v best=''
+	while read -r v; do
+		# shellcheck disable=SC2053 # $2 is a glob
+		[[ $v == $2 ]] || continue
+		if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+	done < <(sapt_cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }')
+	printf '%s\n' "$best"
 }
 
-# Set ABI to the kernel ABI (e.g. 6.1.0-56) of the image package linux-image-amd64 depends on.
-resolve_abi() {
-	dep=$(image_dependency)
-	if [ -z "$dep" ]; then
-		apt_update_once "$META_PACKAGE"
-		dep=$(image_dependency)
-	fi
-	[ -n "$dep" ] || die "could not find the linux-image-*-amd64 dependency of $META_PACKAGE (apt-cache depends)"
-	ABI=${dep#linux-image-}
-	ABI=${ABI%-amd64}
-	case $ABI in
-	6.1.*) ;;
-	*) die "$META_PACKAGE depends on $dep, which is not a 6.1 kernel" ;;
-	esac
+# Print the versions of package $1 matching glob $2, newest first.
+versions_of() {
+	local v
+	sapt_cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
+		while read -r v; do
+			# shellcheck disable=SC2053 # $2 is a glob
+			[[ $v == $2 ]] && printf '%s\n' "$v"
+		done | sort -u | sort -r -V
 }
 
-# Download package $1 version $2 into the deb cache unless present; print the .deb path.
+# Print the Depends of package $1 version $2 (one name per line).
+depends_of() {
+	sapt_cache show "$1=$2" 2>/dev/null | sed -n 's/^Depends: //p' | head -n 1 |
+		tr ',' '\n' | sed 's/^ *//; s/[ (].*//'
+}
+
+# Download package $1 version $2 into the deb cache unless present; set DEB to its path.
+# Returns 4 if the archive lists the package but does not serve it (seen: 5.10 rt-amd64).
 fetch_deb() {
-	debdir=$CACHE_DIR/debs
+	local debdir=$CACHE_DIR/debs out
 	mkdir -p "$debdir"
 	# apt-get download names files pkg_ver_arch.deb, with ':' (epoch) as %3a.
-	file=$debdir/${1}_$(printf '%s' "$2" | sed 's/:/%3a/')_amd64.deb
-	if [ ! -s "$file" ]; then
-		log "downloading $1 $2"
-		(cd "$debdir" && apt-get -q -o APT::Sandbox::User=root download "$1=$2" >&2) ||
-			die "apt-get download $1=$2 failed"
-		[ -s "$file" ] || die "apt-get download $1=$2 did not produce $file"
+	DEB=$debdir/${1}_$(printf '%s' "$2" | sed 's/:/%3a/')_amd64.deb
+	[ -s "$DEB" ] && return 0
+	# a 404 is remembered until the lists are refreshed (VM_APT_UPDATE=1)
+	[ -f "$DEB.404" ] && [ "${VM_APT_UPDATE:-}" != 1 ] && return 4
+	log "downloading $1 $2"
+	if ! out=$(cd "$debdir" && sapt_get download "$1=$2" 2>&1); then
+		printf '%s\n' "$out" >&2
+		printf '%s\n' "$out" | grep -q '404 *Not Found' && : >"$DEB.404" && return 4
+		die "apt-get download $1=$2 failed"
 	fi
-	printf '%s\n' "$file"
+	[ -s "$DEB" ] || die "apt-get download $1=$2 did not produce $DEB"
 }
 
-# Unpack .deb $1 (kernel release $3) into directory $2 and run depmod (once; a stamp file marks a complete extraction).
-extract_deb() {
-	[ -f "$2/.extracted" ] && return 0
-	log "extracting $(basename "$1")"
-	rm -rf "$2" "$2.tmp"
-	mkdir -p "$2.tmp"
-	dpkg-deb -x "$1" "$2.tmp" || die "dpkg-deb -x $1 failed"
+# Unpack .debs $3... of kernel $2 into directory $1 and run depmod, once (a stamp marks
+# a complete extraction). Split kernels (6.19+) keep everything under usr/lib/modules/KREL.
+extract_kernel() {
+	local root=$1 krel=$2 deb map
+	shift 2
+	[ -f "$root/.extracted" ] && return 0
+	rm -rf "$root" "$root.tmp"
+	mkdir -p "$root.tmp"
+	for deb in "$@"; do
+		log "extracting $(basename "$deb")"
+		dpkg-deb -x "$deb" "$root.tmp" || die "dpkg-deb -x $deb failed"
+	done
+	# depmod and modprobe -d look in ROOT/lib/modules; split packages use usr/lib/modules.
+	if [ ! -e "$root.tmp/lib" ] && [ -d "$root.tmp/usr/lib/modules" ]; then
+		ln -s usr/lib "$root.tmp/lib"
+	fi
+	map=$(sysmap "$root.tmp" "$krel")
 	# modules.dep is normally made by the package's postinst; make it here.
-	depmod -b "$2.tmp" -F "$2.tmp/boot/System.map-$3" "$3" ||
-		die "depmod for $3 in $2.tmp failed"
-	touch "$2.tmp/.extracted"
-	mv "$2.tmp" "$2"
+	depmod -b "$root.tmp" ${map:+-F "$map"} "$krel" || die "depmod for $krel in $root.tmp failed"
+	touch "$root.tmp/.extracted"
+	mv "$root.tmp" "$root"
 }
 
-# Fetch flavour $1 of ABI $2 and print "FLAVOUR KREL ROOT".
-fetch_flavour() {
-	krel=$2-$1
-	pkg=linux-image-$krel
-	require_candidate "$pkg"
-	ver=$CANDIDATE
-	deb=$(fetch_deb "$pkg" "$ver")
-	root=$CACHE_DIR/kernels/${pkg}_$ver
-	extract_deb "$deb" "$root" "$krel"
-	[ -f "$root/boot/vmlinuz-$krel" ] || die "$pkg has no boot/vmlinuz-$krel"
-	[ -f "$root/boot/config-$krel" ] || die "$pkg has no boot/config-$krel"
-	[ -f "$root/lib/modules/$krel/modules.dep" ] || die "$pkg has no lib/modules/$krel/modules.dep"
-	printf '%s %s %s\n' "$1" "$krel" "$root"
+# The first existing file among ROOT/boot/NAME-KREL and ROOT/usr/lib/modules/KREL/NAME.
+kfile() {
+	local f
+	for f in "$1/boot/$2-$3" "$1/usr/lib/modules/$3/$2" "$1/lib/modules/$3/$2"; do
+		[ -f "$f" ] && { printf '%s\n' "$f"; return 0; }
+	done
+	return 0
+}
+sysmap() { kfile "$1" System.map "$2"; }
+
+# Fetch kernel SERIES-FLAVOUR ($SER, $1; meta version glob $2) and print its line: the
+# newest version the archive serves (5.10's newest rt-amd64 is listed but answers 404;
+# then the series' previous point release is taken, and the row shows its KREL).
+fetch_kernel() {
+	local mver rc=3
+	for mver in $(versions_of "linux-image-$1" "$2"); do
+		rc=0
+		fetch_version "$1" "$mver" || rc=$?
+		[ $rc = 4 ] || return $rc
+		log "$SER-$1: linux-image-$1 $mver is not served; trying the previous version"
+	done
+	return $rc # 3: this series has no such flavour; 4: none of its versions is served
+}
+
+# Fetch flavour $1 of meta package version $2 and print its line.
+fetch_version() {
+	local flavour=$1 meta=linux-image-$1 mver=$2 img krel ver dep debs=() root vmlinuz config
+	img=$(depends_of "$meta" "$mver" | grep -E "^linux-image-[0-9].*-$flavour\$" | head -n 1)
+	[ -n "$img" ] || die "$meta $mver depends on no linux-image-*-$flavour package"
+	krel=${img#linux-image-}
+	ver=$(newest_version "$img" '*')
+	[ -n "$ver" ] || die "$img (named by $meta $mver) is not in the archive"
+	fetch_deb "$img" "$ver" || return
+	debs+=("$DEB")
+	# 6.19+: the image package is a stub; the kernel is in linux-binary-KREL and
+	# linux-modules-KREL (and linux-base-KREL), all of the same version.
+	for dep in $(depends_of "$img" "$ver" | grep -E "^linux-[a-z]+-$(printf '%s' "$krel" | sed 's/[.+]/\\&/g')\$"); do
+		fetch_deb "$dep" "$ver" || return
+		debs+=("$DEB")
+	done
+	root=$CACHE_DIR/kernels/${img}_$ver
+	extract_kernel "$root" "$krel" "${debs[@]}"
+	vmlinuz=$(kfile "$root" vmlinuz "$krel")
+	config=$(kfile "$root" config "$krel")
+	[ -n "$vmlinuz" ] || die "$img $ver: no vmlinuz in boot/ or usr/lib/modules/$krel/"
+	[ -n "$config" ] || die "$img $ver: no kernel config in boot/ or usr/lib/modules/$krel/"
+	[ -f "$root/lib/modules/$krel/modules.dep" ] || die "$img $ver: no modules.dep"
+	printf '%s-%s %s %s %s %s\n' "$SER" "$flavour" "$krel" "$vmlinuz" "$root/lib/modules/$krel" "$config"
+}
+
+# Expand the arguments into "SERIES FLAVOUR EXPLICIT" lines (EXPLICIT=1 if the flavour was named).
+expand() {
+	local arg ser glob suites fl found
+	for arg in "$@"; do
+		found=no
+		while read -r ser glob suites; do
+			[ -n "$ser" ] || continue
+			case $arg in
+			"$ser") for fl in $FLAVOURS; do echo "$ser $fl 0"; done; found=yes ;;
+			"$ser"-*)
+				fl=${arg#"$ser"-}
+				case $fl in *amd64) ;; *) fl=$fl-amd64 ;; esac
+				echo "$ser $fl 1"
+				found=yes
+				;;
+			esac
+		done <<<"$SERIES"
+		[ $found = yes ] || die "unknown kernel '$arg' (series: $(awk 'NF { printf "%s ", $1 }' <<<"$SERIES")flavours: $FLAVOURS)"
+	done
 }
 
 main() {
-	command -v apt-cache >/dev/null || die "apt-cache not found (Debian/Ubuntu host required)"
-	command -v dpkg-deb >/dev/null || die "dpkg-deb not found"
-	command -v depmod >/dev/null || die "depmod not found (install kmod)"
-	# shellcheck disable=SC2086 # a word list
-	[ $# -gt 0 ] || set -- $DEFAULT_FLAVOURS
-	resolve_abi
-	for flavour in "$@"; do
-		case $flavour in
-		*[!a-z0-9-]* | "") die "bad flavour name '$flavour'" ;;
-		esac
-		fetch_flavour "$flavour" "$ABI"
+	local list=no ser fl explicit glob suites rc
+	if [ "${1:-}" = -l ]; then list=yes; shift; fi
+	# shellcheck disable=SC2046 # series names are single words
+	[ $# -gt 0 ] || set -- $(awk 'NF { print $1 }' <<<"$SERIES")
+	if [ $list = yes ]; then
+		expand "$@" | awk '{ print $1 "-" $2 }'
+		return 0
+	fi
+	for c in apt-get apt-cache dpkg-deb depmod; do
+		command -v $c >/dev/null || die "$c not found (Debian host with kmod required)"
 	done
+	mirror
+	while read -r ser fl explicit; do
+		read -r _ glob suites < <(awk -v s="$ser" '$1 == s' <<<"$SERIES")
+		SER=$ser
+		# shellcheck disable=SC2086 # suites is a word list
+		setup_apt $suites
+		rc=0
+		fetch_kernel "$fl" "$glob" || rc=$?
+		if [ $rc = 3 ]; then
+			[ "$explicit" = 0 ] || die "series $ser has no linux-image-$fl matching $glob in $suites"
+			log "series $ser: Debian builds no $fl flavour; skipped"
+		elif [ $rc = 4 ] && [ "$explicit" = 0 ]; then
+			log "series $ser: $fl is listed but not served by the archive (404); skipped"
+			echo "$ser-$fl - UNAVAILABLE listed by the archive but not served (HTTP 404)"
+		elif [ $rc != 0 ]; then
+			exit $rc
+		fi
+	done < <(expand "$@")
 }
 
 main "$@"

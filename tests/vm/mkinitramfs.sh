@@ -1,18 +1,20 @@
 #!/bin/bash
 # Build the busybox initramfs (cpio newc + gzip) that boots a cachewatch test VM.
 #
-# Usage: tests/vm/mkinitramfs.sh -o OUT [-k KROOT -r KREL] [-m "MODULES"] [-p PAYLOAD] [SRC[=DEST]]...
+# Usage: tests/vm/mkinitramfs.sh -o OUT [-k MODDIR -r KREL] [-m "MODULES"] [-p PAYLOAD] [SRC[=DEST]]...
 #   -o OUT      output file (.cpio.gz)
-#   -k KROOT    unpacked kernel package (from kernels.sh); -r KREL its release
-#   -m MODULES  module names to load (default: $DEFAULT_MODULES); modules built into
-#               the kernel (modules.builtin) are skipped, dependencies come from modules.dep
+#   -k MODDIR   the kernel's module directory ROOT/lib/modules/KREL (from kernels.sh); -r KREL
+#   -m MODULES  module names or aliases to load (default: $DEFAULT_MODULES; NAME? = optional);
+#               built-in ones are skipped, dependencies come from modprobe --show-depends
 #   -p PAYLOAD  payload file, copied to /etc/cw/payload (format: see init.sh)
 #   SRC[=DEST]  extra files; DEST defaults to /repo/<path relative to the repo> for files in
 #               the repository, else /usr/local/bin/<name>. Shared libraries of ELF files
 #               (ldd, including the dynamic loader) are added automatically.
 set -euo pipefail
 
-DEFAULT_MODULES="virtio_pci virtio_blk crc32c_generic ext4"
+# ext4 asks the crypto API for crc32c at run time (not a module dependency: 6.12 fails to
+# mount without crc32c_generic/crc32c-intel); 7.x names it crc32c-cryptoapi, an ext4 dependency.
+DEFAULT_MODULES="virtio_pci virtio_blk crypto-crc32c? ext4"
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
 INIT_SCRIPT=$REPO_ROOT/tests/vm/init.sh
@@ -94,49 +96,49 @@ install_files() {
 	done
 }
 
-# modules.dep line for module $1 ('-' and '_' are equivalent), or nothing.
-dep_line() {
-	awk -v m="$1" '
-		function norm(s) { gsub(/-/, "_", s); return s }
-		{ f = $1; sub(/:$/, "", f); n = f; sub(/.*\//, "", n); sub(/\.ko(\..*)?$/, "", n)
-		  if (norm(n) == norm(m)) { print; exit } }' "$MODDIR/modules.dep"
-}
-
-is_builtin() {
-	awk -v m="$1" '
-		function norm(s) { gsub(/-/, "_", s); return s }
-		{ n = $1; sub(/.*\//, "", n); sub(/\.ko$/, "", n); if (norm(n) == norm(m)) found = 1 }
-		END { exit !found }' "$MODDIR/modules.builtin"
-}
-
-# Print module files (relative to MODDIR) to insmod for module $1, dependencies first.
+# Print the module files to insmod for module or alias $1, dependencies first (modprobe
+# --show-depends reads modules.dep, modules.alias and modules.builtin of MODDIR); nothing
+# for a built-in module. A name ending in '?' is optional: absent is not an error.
 module_load_order() {
-	local line deps i
-	line=$(dep_line "$1")
-	if [ -z "$line" ]; then
-		is_builtin "$1" && return 0
-		die "module $1 is neither in modules.dep nor built into $KREL"
+	local name=${1%\?} out base=${MODDIR%/lib/modules/"$KREL"}
+	[ "$base" != "$MODDIR" ] || die "module directory $MODDIR does not end in /lib/modules/$KREL"
+	if ! out=$(modprobe -d "$base" -S "$KREL" --show-depends "$name" 2>&1); then
+		[ "$name" != "$1" ] && return 0
+		die "module $name is neither a module nor built into $KREL: $out"
 	fi
-	read -r -a deps <<<"${line#*:}"
-	# modules.dep lists dependencies so that loading them last-to-first works (as modprobe does).
-	for ((i = ${#deps[@]} - 1; i >= 0; i--)); do
-		printf '%s\n' "${deps[i]}"
-	done
-	printf '%s\n' "${line%%:*}"
+	printf '%s\n' "$out" | awk '$1 == "insmod" { print $2 }' | sed "s|^$MODDIR/||"
+}
+
+# Copy module $1 (relative to MODDIR) into the image, decompressed: busybox insmod
+# takes plain ELF. Prints the path it has in the image (relative to /lib/modules/KREL).
+put_module() {
+	local src=$MODDIR/$1 rel=$1 dst
+	case $rel in
+	*.ko) ;;
+	*.ko.xz | *.ko.zst | *.ko.gz) rel=${rel%.*} ;;
+	*) die "unexpected module file $1" ;;
+	esac
+	dst=$STAGE/lib/modules/$KREL/$rel
+	mkdir -p "$(dirname -- "$dst")"
+	case $1 in
+	*.ko) cp "$src" "$dst" ;;
+	*.xz) xz -dc "$src" >"$dst" ;;
+	*.zst) zstd -qdc "$src" >"$dst" ;;
+	*.gz) gzip -dc "$src" >"$dst" ;;
+	esac || die "cannot copy/decompress $src"
+	printf '%s\n' "$rel"
 }
 
 install_modules() {
-	local m f order
-	MODDIR=$KROOT/lib/modules/$KREL
+	local m f rel order
 	[ -f "$MODDIR/modules.dep" ] || die "no modules.dep in $MODDIR (run kernels.sh)"
+	command -v modprobe >/dev/null || die "modprobe not found (install kmod)"
 	: >"$STAGE/etc/cw/modules"
 	for m in $MODULES; do
 		order=$(module_load_order "$m") || exit 1
 		for f in $order; do
-			grep -qxF "$f" "$STAGE/etc/cw/modules" && continue
-			case $f in *.ko) ;; *) die "compressed module $f is not supported" ;; esac
-			put_file "$MODDIR/$f" "/lib/modules/$KREL/$f"
-			printf '%s\n' "$f" >>"$STAGE/etc/cw/modules"
+			rel=$(put_module "$f") || exit 1
+			grep -qxF "$rel" "$STAGE/etc/cw/modules" || printf '%s\n' "$rel" >>"$STAGE/etc/cw/modules"
 		done
 	done
 }
@@ -149,11 +151,11 @@ write_archive() {
 
 main() {
 	local opt
-	OUT='' KROOT='' KREL='' PAYLOAD='' MODULES=$DEFAULT_MODULES
+	OUT='' MODDIR='' KREL='' PAYLOAD='' MODULES=$DEFAULT_MODULES
 	while getopts o:k:r:m:p:h opt; do
 		case $opt in
 		o) OUT=$OPTARG ;;
-		k) KROOT=$OPTARG ;;
+		k) MODDIR=$OPTARG ;;
 		r) KREL=$OPTARG ;;
 		m) MODULES=$OPTARG ;;
 		p) PAYLOAD=$OPTARG ;;
@@ -162,7 +164,7 @@ main() {
 	done
 	shift $((OPTIND - 1))
 	[ -n "$OUT" ] || usage
-	[ -z "$KROOT" ] || [ -n "$KREL" ] || die "-k needs -r KREL"
+	[ -z "$MODDIR" ] || [ -n "$KREL" ] || die "-k needs -r KREL"
 	STAGE=$(mktemp -d "${TMPDIR:-/tmp}/cw-initramfs.XXXXXX")
 	trap 'rm -rf "$STAGE"' EXIT
 	make_skeleton
@@ -170,7 +172,7 @@ main() {
 	cp "$INIT_SCRIPT" "$STAGE/init"
 	chmod 755 "$STAGE/init"
 	[ -z "$PAYLOAD" ] || cp "$PAYLOAD" "$STAGE/etc/cw/payload" || die "cannot copy payload $PAYLOAD"
-	[ -z "$KROOT" ] || install_modules
+	[ -z "$MODDIR" ] || install_modules
 	install_files "$@"
 	write_archive
 }

@@ -59,12 +59,7 @@ void cw_config_free(struct cw_config *cfg)
 	cw_config_defaults(cfg);
 }
 
-static const char *const attach_names[] = {
-	[CW_BACKEND_AUTO] = "auto",
-	[CW_BACKEND_FENTRY] = "fentry",
-	[CW_BACKEND_KPROBE] = "kprobe",
-	[CW_BACKEND_TRACEPOINT] = "tracepoint",
-};
+static const char *const attach_names[] = CW_BACKEND_NAMES;
 
 /* Kept here rather than calling the loader's parser so the configuration
  * code (and its fuzzer) does not drag in libbpf. Same spellings. */

@@ -234,7 +234,7 @@ static void disarm(struct cw_collector *c, struct cache *k)
 {
 	if (!k->armed)
 		return;
-	int err = cw_maps_disarm_root(c->maps, k->dev, k->ino, k->canon);
+	int err = cw_maps_disarm_root(c->maps, k->dev, k->ino);
 	if (err)
 		cw_error("cannot take a root out of the BPF roots map", "cache", k->name, "path", k->canon,
 			 "error", strerror(-err));
@@ -319,7 +319,7 @@ static void arm(struct cw_collector *c, struct cache *k, const struct cw_root_re
 	}
 	disarm(c, k);
 	struct cw_root_arm a = { .slot = (unsigned)k->slot, .st_dev = ref->id.dev, .ino = ref->id.ino,
-				 .path = canon, .group_depth = k->group_depth,
+				 .group_depth = k->group_depth,
 				 .max_groups = k->max_groups };
 	err = cw_maps_arm_root(c->maps, &a);
 	if (err) {

@@ -1,5 +1,7 @@
 /* Opens the BPF object, keeps the programs of one backend, loads and attaches them. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +10,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <linux/capability.h>
+#include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -21,11 +25,11 @@ struct cw_loader {
 	enum cw_backend backend;
 };
 
-static const char *backend_names[] = { "auto", "fentry", "kprobe", "tracepoint" };
+static const char *const backend_names[] = CW_BACKEND_NAMES;
 
 int cw_backend_parse(const char *s, enum cw_backend *out)
 {
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < CW_BACKEND_COUNT; i++) {
 		if (!strcmp(s, backend_names[i])) {
 			*out = (enum cw_backend)i;
 			return 0;
@@ -36,7 +40,7 @@ int cw_backend_parse(const char *s, enum cw_backend *out)
 
 const char *cw_backend_name(enum cw_backend b)
 {
-	return (unsigned)b < 4 ? backend_names[b] : "unknown";
+	return (unsigned)b < CW_BACKEND_COUNT ? backend_names[b] : "unknown";
 }
 
 __u32 cw_kernel_dev(uint64_t st_dev)
@@ -94,21 +98,13 @@ static int check_privileges(char *err, size_t errlen)
 	return -EPERM;
 }
 
-static const char *prefix_of(enum cw_backend b)
-{
-	switch (b) {
-	case CW_BACKEND_FENTRY: return "f";   /* fe_, fx_ */
-	case CW_BACKEND_KPROBE: return "k";   /* kp_, krp_ */
-	default: return "tp";                 /* tp_, tpb_ */
-	}
-}
-
 static int btf_has_func(const struct btf *btf, const char *name)
 {
 	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) > 0;
 }
 
-/* Is there a BTF-typed tracepoint of that name in vmlinux or a loaded module? */
+/* Is there a BTF-typed tracepoint of that name in vmlinux or the named loaded
+ * module (NULL: vmlinux only)? */
 static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const char *module)
 {
 	char name[128], path[128];
@@ -117,6 +113,8 @@ static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const c
 	snprintf(name, sizeof(name), "btf_trace_%s", tp);
 	if (vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0)
 		return 1;
+	if (!module)
+		return 0;
 	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
 	struct btf *mod = btf__parse_split(path, (struct btf *)vmlinux);
 	if (!libbpf_get_error(mod)) {
@@ -126,51 +124,131 @@ static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const c
 	return found;
 }
 
-/* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after. */
-static unsigned unlink_nargs(const struct btf *btf)
+/* What differs between kernels, probed once per attempt from BTF and named
+ * after what changed. */
+struct kernel_features {
+	bool vfs_writev;           /* vfs_writev exists (some builds inline it away) */
+	bool vfs_unlink_has_ns;    /* 5.12: vfs_unlink() takes a user namespace (6.3: idmap) first */
+	bool ext4_unlink_tp;       /* ext4_unlink_enter/exit tracepoints (ext4 loaded) */
+	bool io_uring_complete_tp; /* io_uring_complete tracepoint (io_uring built in) */
+};
+
+/* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
+ * Without BTF, assume the newer form. */
+static bool vfs_unlink_has_ns(const struct btf *btf)
 {
 	int id = btf ? btf__find_by_name_kind(btf, "vfs_unlink", BTF_KIND_FUNC) : -1;
 	const struct btf_type *proto = id > 0 ? btf__type_by_id(btf, btf__type_by_id(btf, id)->type) : NULL;
 
-	return proto ? btf_vlen(proto) : 4;
+	return proto ? btf_vlen(proto) == 4 : true;
 }
 
-static void set_agent_identity(struct cachewatch_bpf *skel)
+static void probe_features(const struct btf *btf, struct kernel_features *kf)
 {
-	struct stat st;
+	kf->vfs_writev = !btf || btf_has_func(btf, "vfs_writev");
+	kf->vfs_unlink_has_ns = vfs_unlink_has_ns(btf);
+	kf->ext4_unlink_tp = has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
+			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
+	kf->io_uring_complete_tp = has_btf_tracepoint(btf, "io_uring_complete", NULL);
+}
 
-	if (stat("/", &st) == 0) {
-		skel->rodata->agent_root_dev = cw_kernel_dev(st.st_dev);
-		skel->rodata->agent_root_ino = st.st_ino;
+/* When a program is wanted, beyond its backend being chosen. */
+enum prog_need {
+	NEED_NOTHING,
+	NEED_VFS_WRITEV,
+	NEED_UNLINK_3ARGS, /* vfs_unlink before 5.12 */
+	NEED_UNLINK_4ARGS, /* vfs_unlink from 5.12 */
+	NEED_EXT4_UNLINK_TP,
+	NEED_IO_URING_COMPLETE_TP,
+};
+
+static bool need_met(enum prog_need n, const struct kernel_features *kf)
+{
+	switch (n) {
+	case NEED_NOTHING: return true;
+	case NEED_VFS_WRITEV: return kf->vfs_writev;
+	case NEED_UNLINK_3ARGS: return !kf->vfs_unlink_has_ns;
+	case NEED_UNLINK_4ARGS: return kf->vfs_unlink_has_ns;
+	case NEED_EXT4_UNLINK_TP: return kf->ext4_unlink_tp;
+	case NEED_IO_URING_COMPLETE_TP: return kf->io_uring_complete_tp;
 	}
-	if (stat("/proc/self/ns/mnt", &st) == 0)
-		skel->rodata->agent_mntns = (__u32)st.st_ino;
+	return false;
 }
 
-static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b, const struct btf *btf,
-			    unsigned nargs)
+/* Every program of the object, the backend it belongs to and what it needs. */
+struct backend_prog {
+	enum cw_backend backend;
+	size_t off; /* of its struct bpf_program * in the skeleton */
+	enum prog_need need;
+};
+
+#define PROG(b, name, n) { CW_BACKEND_##b, offsetof(struct cachewatch_bpf, progs.name), NEED_##n }
+
+static const struct backend_prog backend_progs[] = {
+	PROG(FENTRY, fe_vfs_write, NOTHING),
+	PROG(FENTRY, fx_vfs_write, NOTHING),
+	PROG(FENTRY, fe_vfs_writev, VFS_WRITEV),
+	PROG(FENTRY, fx_vfs_writev, VFS_WRITEV),
+	PROG(FENTRY, fe_vfs_unlink3, UNLINK_3ARGS),
+	PROG(FENTRY, fe_vfs_unlink4, UNLINK_4ARGS),
+	PROG(FENTRY, fx_vfs_unlink3, UNLINK_3ARGS),
+	PROG(FENTRY, fx_vfs_unlink4, UNLINK_4ARGS),
+	PROG(FENTRY, fx_vfs_rename, NOTHING),
+	PROG(KPROBE, kp_vfs_write, NOTHING),
+	PROG(KPROBE, krp_vfs_write, NOTHING),
+	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
+	PROG(KPROBE, krp_vfs_writev, VFS_WRITEV),
+	PROG(KPROBE, kp_vfs_unlink, NOTHING),
+	PROG(KPROBE, krp_vfs_unlink, NOTHING),
+	PROG(KPROBE, krp_vfs_rename, NOTHING),
+	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
+	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
+	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
+	PROG(TRACEPOINT, tpb_ext4_unlink_exit, EXT4_UNLINK_TP),
+	PROG(TRACEPOINT, tpb_io_uring_complete, IO_URING_COMPLETE_TP),
+};
+
+static struct bpf_program *prog_of(struct cachewatch_bpf *skel, const struct backend_prog *bp)
 {
-	const char *pfx = prefix_of(b);
-	int ext4_tp = b == CW_BACKEND_TRACEPOINT &&
-		      has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
-		      has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
-	/* vfs_writev may be inlined away; then writev is not seen by the VFS backends. */
-	int writev = b == CW_BACKEND_TRACEPOINT || !btf || btf_has_func(btf, "vfs_writev");
+	return *(struct bpf_program **)((char *)skel + bp->off);
+}
+
+static const struct backend_prog *table_row(struct cachewatch_bpf *skel, const struct bpf_program *p)
+{
+	for (size_t i = 0; i < sizeof(backend_progs) / sizeof(backend_progs[0]); i++)
+		if (prog_of(skel, &backend_progs[i]) == p)
+			return &backend_progs[i];
+	return NULL;
+}
+
+int cw_loader_programs_unlisted(void)
+{
+	struct cachewatch_bpf *skel = cachewatch_bpf__open();
+	struct bpf_program *p;
+	int n = 0;
+
+	if (!skel)
+		return -errno;
+	bpf_object__for_each_program(p, skel->obj)
+		n += !table_row(skel, p);
+	cachewatch_bpf__destroy(skel);
+	return n;
+}
+
+static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
+			    const struct kernel_features *kf)
+{
 	struct bpf_program *p;
 
-	if (!writev)
+	if (b != CW_BACKEND_TRACEPOINT && !kf->vfs_writev)
 		cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
 			"backend", cw_backend_name(b));
-	bpf_object__for_each_program(p, skel->obj) {
-		const char *name = bpf_program__name(p);
-		int on = !strncmp(name, pfx, strlen(pfx));
-		if (on && !strncmp(name, "tpb_ext4_", 9))
-			on = ext4_tp;
-		if (on && !strncmp(name, "fx_vfs_unlink", 13))
-			on = name[13] - '0' == (int)nargs;
-		if (on && strstr(name, "vfs_writev"))
-			on = writev;
-		bpf_program__set_autoload(p, on);
+	bpf_object__for_each_program(p, skel->obj)
+		bpf_program__set_autoload(p, false);
+	for (size_t i = 0; i < sizeof(backend_progs) / sizeof(backend_progs[0]); i++) {
+		const struct backend_prog *bp = &backend_progs[i];
+		if (bp->backend == b && need_met(bp->need, kf))
+			bpf_program__set_autoload(prog_of(skel, bp), true);
 	}
 }
 
@@ -189,29 +267,234 @@ static void explain(enum cw_backend b, const char *stage, int err, char *buf, si
 		 libbpf_last[0] ? " [libbpf: " : "", libbpf_last, libbpf_last[0] ? "]" : "");
 }
 
+/* Kernel features a backend needs beyond what loading shows clearly: probed, never
+ * inferred from the version. 0 if usable, else -EOPNOTSUPP and the reason in err. */
+static int check_features(enum cw_backend b, char *err, size_t errlen)
+{
+	if (b != CW_BACKEND_TRACEPOINT)
+		return 0;
+	/* the unlink path walk runs through bpf_loop (unlink_path.bpf.h) */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) > 0)
+		return 0;
+	snprintf(err, errlen, "tracepoint backend refused: it needs Linux 5.17 or later (the "
+		 "bpf_loop helper is missing on this kernel); use --bpf.attach=kprobe or fentry");
+	return -EOPNOTSUPP;
+}
+
+/* Logs the verifier's work per program (verified_insns, Linux 5.16+) and the largest. */
+static void log_verified_insns(const struct cachewatch_bpf *skel, enum cw_backend b)
+{
+	struct bpf_program *p;
+	const char *largest = NULL;
+	__u32 most = 0;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		char n[16];
+		int fd = bpf_program__fd(p);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		snprintf(n, sizeof(n), "%u", info.verified_insns);
+		cw_debug("BPF program verified", "prog", bpf_program__name(p), "verified_insns", n);
+		if (!largest || info.verified_insns > most) {
+			largest = bpf_program__name(p);
+			most = info.verified_insns;
+		}
+	}
+	if (!largest)
+		return;
+	char n[16];
+	snprintf(n, sizeof(n), "%u", most);
+	cw_info("BPF programs verified", "backend", cw_backend_name(b), "largest_prog", largest,
+		"verified_insns", most ? n : "unknown (kernel before 5.16)");
+}
+
+/* kretprobes through tracefs events with our own instance count: the kernel's
+ * default (the CPU count on 5.10 without full preemption, max(10, 2 x CPUs) later)
+ * loses returns, silently, when more tasks are inside the function at once, e.g.
+ * writers blocked on pipes. libbpf 1.1 cannot set it; tracefs takes "rN:". */
+#define KRETPROBE_MAXACTIVE 4096 /* tracefs' upper limit */
+#define KRETPROBE_GROUP "cachewatch"
+
+static const char *tracefs(void)
+{
+	return access("/sys/kernel/tracing/kprobe_events", W_OK) ? "/sys/kernel/debug/tracing"
+								  : "/sys/kernel/tracing";
+}
+
+static int tracefs_append(const char *file, const char *line)
+{
+	char path[256];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", tracefs(), file);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, line, strlen(line)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Event names: cw<pid>_<instance>_<function>, one instance per skeleton attached. */
+static void kretprobe_event(const struct bpf_program *p, unsigned inst, char *buf, size_t len)
+{
+	const char *sec = bpf_program__section_name(p), *func = strchr(sec, '/');
+
+	snprintf(buf, len, "cw%d_%u_%s", (int)getpid(), inst, func ? func + 1 : sec);
+}
+
+/* Removes our events of instance inst, and those of agents that died without
+ * cleaning up (SIGKILL). */
+static void remove_kretprobes(unsigned inst)
+{
+	char path[256], line[512], cmd[300];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/kprobe_events", tracefs());
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *ev = strstr(line, ":" KRETPROBE_GROUP "/cw");
+		int pid;
+		unsigned n;
+		if (!ev || sscanf(ev, ":" KRETPROBE_GROUP "/cw%d_%u_", &pid, &n) != 2)
+			continue;
+		if (pid == getpid() ? n != inst : !(kill(pid, 0) && errno == ESRCH))
+			continue;
+		ev[strcspn(ev, " \n")] = 0;
+		snprintf(cmd, sizeof(cmd), "-%s", ev);
+		tracefs_append("kprobe_events", cmd);
+	}
+	fclose(f);
+}
+
+/* The skeleton's link slot of program p, so that destroying the skeleton detaches it. */
+static struct bpf_link **skel_link_slot(struct cachewatch_bpf *skel, const struct bpf_program *p)
+{
+	for (int i = 0; i < skel->skeleton->prog_cnt; i++)
+		if (*skel->skeleton->progs[i].prog == p)
+			return skel->skeleton->progs[i].link;
+	return NULL;
+}
+
+static int attach_kretprobe(struct cachewatch_bpf *skel, struct bpf_program *p, unsigned inst)
+{
+	const char *sec = bpf_program__section_name(p);
+	char name[128], def[256], path[300], idbuf[32] = "";
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT,
+					.sample_period = 1, .wakeup_events = 1 };
+	struct bpf_link **slot = skel_link_slot(skel, p), *link;
+	int err, pfd;
+	FILE *f;
+
+	kretprobe_event(p, inst, name, sizeof(name));
+	snprintf(def, sizeof(def), "r%d:" KRETPROBE_GROUP "/%s %s", KRETPROBE_MAXACTIVE, name,
+		 strchr(sec, '/') + 1);
+	err = tracefs_append("kprobe_events", def);
+	if (err) {
+		snprintf(libbpf_last, sizeof(libbpf_last), "cannot add kretprobe event '%s': %s", def,
+			 strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/events/" KRETPROBE_GROUP "/%s/id", tracefs(), name);
+	f = fopen(path, "r");
+	if (!f || !fgets(idbuf, sizeof(idbuf), f)) {
+		err = -ENOENT;
+		snprintf(libbpf_last, sizeof(libbpf_last), "cannot read %s", path);
+		goto out;
+	}
+	attr.config = strtoull(idbuf, NULL, 10);
+	pfd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0) {
+		err = -errno;
+		snprintf(libbpf_last, sizeof(libbpf_last), "perf_event_open of %s: %s", name, strerror(errno));
+		goto out;
+	}
+	link = bpf_program__attach_perf_event(p, pfd);
+	if (!link) {
+		err = -errno;
+		close(pfd);
+		goto out;
+	}
+	*slot = link;
+out:
+	if (f)
+		fclose(f);
+	return err;
+}
+
+/* Attaches every program, kretprobes with KRETPROBE_MAXACTIVE instances. */
+static int attach_all(struct cachewatch_bpf *skel, enum cw_backend b, unsigned inst)
+{
+	struct bpf_program *p;
+	int err;
+
+	if (b != CW_BACKEND_KPROBE)
+		return cachewatch_bpf__attach(skel);
+	remove_kretprobes(inst);
+	bpf_object__for_each_program(p, skel->obj)
+		if (!strncmp(bpf_program__name(p), "krp_", 4))
+			bpf_program__set_autoattach(p, false);
+	err = cachewatch_bpf__attach(skel);
+	bpf_object__for_each_program(p, skel->obj) {
+		if (err || !bpf_program__autoload(p) || strncmp(bpf_program__name(p), "krp_", 4))
+			continue;
+		err = attach_kretprobe(skel, p, inst);
+	}
+	return err;
+}
+
+/* Instance number of a skeleton's events: unique among the live skeletons of a
+ * process (a descriptor of one of its maps). */
+static unsigned skel_inst(const struct cachewatch_bpf *skel)
+{
+	return skel ? (unsigned)bpf_map__fd(skel->maps.stats) : 0;
+}
+
+/* Destroys the skeleton (detaching everything) and removes its kretprobe events. */
+static void destroy_skel(struct cachewatch_bpf *skel, enum cw_backend b)
+{
+	unsigned inst = skel_inst(skel);
+
+	if (!skel)
+		return;
+	cachewatch_bpf__destroy(skel);
+	if (b == CW_BACKEND_KPROBE)
+		remove_kretprobes(inst);
+}
+
 static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,
 		       struct cachewatch_bpf **out, char *err, size_t errlen)
 {
-	struct cachewatch_bpf *skel = cachewatch_bpf__open();
+	struct cachewatch_bpf *skel;
 	int ret;
 
 	libbpf_last[0] = 0;
+	ret = check_features(b, err, errlen);
+	if (ret)
+		return ret;
+	skel = cachewatch_bpf__open();
 	if (!skel) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
-	unsigned nargs = unlink_nargs(btf);
+	struct kernel_features kf;
+	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
-	skel->rodata->unlink_dentry_arg = nargs == 3 ? 1 : 2;
-	set_agent_identity(skel);
-	select_programs(skel, b, btf, nargs);
+	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
+	select_programs(skel, b, &kf);
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
 		explain(b, "program load", ret, err, errlen);
 		goto cleanup;
 	}
-	ret = cachewatch_bpf__attach(skel);
+	log_verified_insns(skel, b);
+	ret = attach_all(skel, b, skel_inst(skel));
 	if (ret) {
 		explain(b, "attach", ret, err, errlen);
 		goto cleanup;
@@ -219,21 +502,108 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	*out = skel;
 	return 0;
 cleanup:
-	cachewatch_bpf__destroy(skel);
+	destroy_skel(skel, b);
 	return ret;
 }
 
-bool cw_kernel_is_preempt_rt(void)
+/* Reads up to len-1 bytes of a small file; 0 on success. */
+static int read_small(const char *path, char *buf, size_t len)
 {
-	char buf[8] = "";
-	FILE *f = fopen("/sys/kernel/realtime", "r");
+	FILE *f = fopen(path, "r");
+	size_t n;
 
 	if (!f)
-		return false;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
 	fclose(f);
-	return buf[0] == '1';
+	return n ? 0 : -1;
+}
+
+const char *cw_parse_sched_preempt(const char *s)
+{
+	static const char *models[] = { "none", "voluntary", "full", "lazy" };
+	const char *open = s ? strchr(s, '(') : NULL;
+
+	for (size_t i = 0; open && i < sizeof(models) / sizeof(models[0]); i++) {
+		size_t n = strlen(models[i]);
+		if (!strncmp(open + 1, models[i], n) && open[1 + n] == ')')
+			return models[i];
+	}
+	return NULL;
+}
+
+/* Is "NAME=y" a line of the kernel config text? */
+static int config_has(const char *config, const char *name)
+{
+	char want[64];
+	size_t n = (size_t)snprintf(want, sizeof(want), "%s=y", name);
+
+	for (const char *p = config; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, want, n) && (p[n] == '\n' || p[n] == 0))
+			return 1;
+	return 0;
+}
+
+const char *cw_parse_preempt_config(const char *config, const char *cmdline)
+{
+	const char *arg = cmdline ? strstr(cmdline, "preempt=") : NULL;
+
+	if (config_has(config, "CONFIG_PREEMPT_RT"))
+		return "rt";
+	if (arg && config_has(config, "CONFIG_PREEMPT_DYNAMIC")) {
+		static char m[16];
+		size_t n = strcspn(arg + 8, " \n");
+		if (n && n < sizeof(m)) {
+			memcpy(m, arg + 8, n);
+			m[n] = 0;
+			return m;
+		}
+	}
+	if (config_has(config, "CONFIG_PREEMPT_LAZY"))
+		return "lazy";
+	if (config_has(config, "CONFIG_PREEMPT"))
+		return "full";
+	if (config_has(config, "CONFIG_PREEMPT_VOLUNTARY"))
+		return "voluntary";
+	if (config_has(config, "CONFIG_PREEMPT_NONE"))
+		return "none";
+	return NULL;
+}
+
+const char *cw_preempt_model(const struct btf *btf)
+{
+	static char config[1 << 18];
+	char buf[128], cmdline[4096] = "", path[300];
+	struct utsname u;
+	const char *m;
+
+	/* the model in force (PREEMPT_DYNAMIC kernels switch it at boot and at run time) */
+	if (!read_small("/sys/kernel/debug/sched/preempt", buf, sizeof(buf)) &&
+	    (m = cw_parse_sched_preempt(buf)))
+		return m;
+	if (!read_small("/sys/kernel/realtime", buf, sizeof(buf)) && buf[0] == '1')
+		return "rt";
+	snprintf(path, sizeof(path), "/boot/config-%s", uname(&u) ? "" : u.release);
+	if (!read_small(path, config, sizeof(config))) {
+		read_small("/proc/cmdline", cmdline, sizeof(cmdline));
+		if ((m = cw_parse_preempt_config(config, cmdline)))
+			return m;
+	}
+	/* No config file (containers, initramfs): a kernel built without CONFIG_PREEMPTION
+	 * has no preempt_schedule and never preempts a task in kernel mode. */
+	if (btf && btf__find_by_name_kind(btf, "preempt_schedule", BTF_KIND_FUNC) < 0 &&
+	    btf__find_by_name_kind(btf, "schedule", BTF_KIND_FUNC) > 0)
+		return "voluntary";
+	return "unknown";
+}
+
+bool cw_fentry_may_skip(const char *model)
+{
+	/* Trampoline programs run with migration but not preemption disabled; only
+	 * where the kernel never preempts a task in kernel mode on its own can a
+	 * second task not enter the same program on that CPU (recursion guard). */
+	return strcmp(model, "none") && strcmp(model, "voluntary");
 }
 
 int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, char *err,
@@ -241,8 +611,8 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 {
 	static const enum cw_backend order_default[] = { CW_BACKEND_FENTRY, CW_BACKEND_KPROBE,
 							 CW_BACKEND_TRACEPOINT };
-	static const enum cw_backend order_rt[] = { CW_BACKEND_KPROBE, CW_BACKEND_FENTRY,
-						    CW_BACKEND_TRACEPOINT };
+	static const enum cw_backend order_preempt[] = { CW_BACKEND_KPROBE, CW_BACKEND_TRACEPOINT,
+							 CW_BACKEND_FENTRY };
 	unsigned max_walk = opts->max_walk ? opts->max_walk : CW_MAX_WALK;
 	struct cachewatch_bpf *skel = NULL;
 	struct btf *btf = NULL;
@@ -264,13 +634,26 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 		cw_warn("kernel BTF not readable; CO-RE relocation will fail", "path",
 			"/sys/kernel/btf/vmlinux");
 	}
+	const char *preempt = cw_preempt_model(btf);
+	bool may_skip = cw_fentry_may_skip(preempt);
+	if (opts->backend == CW_BACKEND_FENTRY && may_skip)
+		cw_warn("fentry on a preemptible kernel: the kernel may skip program runs when a task "
+			"preempts another inside one (counted as recursion_miss); kprobe and tracepoint are exact",
+			"preempt", preempt);
+	/* Seen on 7.3 with lazy preemption: syscall tracepoints may fault, so their
+	 * programs run preemptibly and the same recursion guard skips runs. */
+	if (opts->backend == CW_BACKEND_TRACEPOINT && may_skip)
+		cw_warn("tracepoint on a preemptible kernel: the kernel may skip program runs when a "
+			"task preempts another inside one (counted as recursion_miss); kprobe is exact",
+			"preempt", preempt);
 	if (opts->backend != CW_BACKEND_AUTO) {
 		ret = try_backend(opts->backend, max_walk, btf, &skel, err, errlen);
 	} else {
 		const enum cw_backend *order = order_default;
-		if (cw_kernel_is_preempt_rt()) {
-			order = order_rt;
-			cw_info("PREEMPT_RT kernel: trying kprobe before fentry, whose programs the kernel may skip when tasks preempt each other");
+		if (may_skip) {
+			order = order_preempt;
+			cw_info("preemptible kernel: trying kprobe and tracepoint before fentry, whose programs the kernel may skip when tasks preempt each other",
+				"preempt", preempt);
 		}
 		for (size_t i = 0; i < 3; i++) {
 			chosen = order[i];
@@ -296,7 +679,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 	cw_info("BPF attached", "backend", cw_backend_name(chosen));
 cleanup:
 	if (skel)
-		cachewatch_bpf__destroy(skel);
+		destroy_skel(skel, chosen);
 	btf__free(btf);
 	return ret;
 }
@@ -305,7 +688,7 @@ void cw_loader_close(struct cw_loader *l)
 {
 	if (!l)
 		return;
-	cachewatch_bpf__destroy(l->skel);
+	destroy_skel(l->skel, l->backend);
 	free(l);
 }
 
@@ -337,7 +720,7 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.writers = bpf_map__fd(l->skel->maps.writers),
 		.drops = bpf_map__fd(l->skel->maps.drops),
 		.roots = bpf_map__fd(l->skel->maps.roots),
-		.root_paths = bpf_map__fd(l->skel->maps.root_paths),
+		.inflight = bpf_map__fd(l->skel->maps.inflight),
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 	};

@@ -28,7 +28,7 @@ enum cw_backend cw_loader_backend(const struct cw_loader *l);
 /* The maps and shared variables of the loaded object, for dataplane/maps.c,
  * the one module that reads and writes them. Valid while the loader lives. */
 struct cw_loader_maps {
-	int stats, groups, writers, drops, roots, root_paths;
+	int stats, groups, writers, drops, roots, inflight;
 	__u64 *watch_gen;   /* bumped when the watched set changes */
 	__u64 *group_count; /* groups admitted per root slot, CW_MAX_ROOTS of them */
 };
@@ -37,9 +37,22 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out);
 /* Program runs the kernel skipped (recursion protection), summed over our
  * programs; monotonic while the loader lives. */
 uint64_t cw_loader_recursion_misses(const struct cw_loader *l);
-/* PREEMPT_RT kernels run trampoline programs preemptibly, and a second task
- * entering the same program on that CPU is skipped: auto prefers kprobe there. */
-bool cw_kernel_is_preempt_rt(void);
+struct btf;
+/* The running kernel's preemption model: "none", "voluntary", "full", "lazy",
+ * "rt" or "unknown", from /sys/kernel/debug/sched/preempt (the model in force),
+ * /sys/kernel/realtime, /boot/config-RELEASE and preempt= on the command line, else
+ * the kernel's BTF (vmlinux, may be NULL): no preempt_schedule, no kernel preemption. */
+const char *cw_preempt_model(const struct btf *btf);
+/* Can the kernel skip fentry/fexit runs under this model (a second task entering a
+ * trampoline program on one CPU)? Then auto prefers kprobe, then tracepoint. */
+bool cw_fentry_may_skip(const char *model);
+/* Parsers behind cw_preempt_model (NULL: not recognised). */
+const char *cw_parse_sched_preempt(const char *sched_preempt);
+const char *cw_parse_preempt_config(const char *config, const char *cmdline);
+
+/* Programs of the BPF object that no backend lists (they would never load):
+ * 0 when the loader's table is complete, negative errno if the object does not open. */
+int cw_loader_programs_unlisted(void);
 
 /* Pure helpers, unit tested. */
 __u32 cw_kernel_dev(uint64_t st_dev);          /* userspace dev_t -> sb->s_dev */

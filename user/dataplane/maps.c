@@ -177,7 +177,6 @@ int cw_maps_arm_root(struct cw_maps *m, const struct cw_root_arm *r)
 	struct cw_root_key k = { .ino = r->ino, .dev = cw_kernel_dev(r->st_dev) };
 	struct cw_root_val v = { .id = r->slot, .group_depth = r->group_depth,
 				 .max_groups = r->max_groups };
-	struct cw_root_path_key pk = { .hash = cw_fnv1a(r->path, strlen(r->path)) };
 	int err;
 
 	if (r->slot >= CW_MAX_ROOTS || r->group_depth > CW_MAX_GROUP_DEPTH)
@@ -185,23 +184,17 @@ int cw_maps_arm_root(struct cw_maps *m, const struct cw_root_arm *r)
 	err = bpf_map_update_elem(m->fd.roots, &k, &v, BPF_ANY);
 	if (err)
 		return err;
-	err = bpf_map_update_elem(m->fd.root_paths, &pk, &k, BPF_ANY);
-	if (err)
-		bpf_map_delete_elem(m->fd.roots, &k);
 	bump_gen(m);
-	return err;
+	return 0;
 }
 
-int cw_maps_disarm_root(struct cw_maps *m, uint64_t st_dev, uint64_t ino, const char *path)
+int cw_maps_disarm_root(struct cw_maps *m, uint64_t st_dev, uint64_t ino)
 {
 	struct cw_root_key k = { .ino = ino, .dev = cw_kernel_dev(st_dev) };
-	struct cw_root_path_key pk = { .hash = cw_fnv1a(path, strlen(path)) };
 	int err = bpf_map_delete_elem(m->fd.roots, &k);
-	int err2 = bpf_map_delete_elem(m->fd.root_paths, &pk);
 
 	bump_gen(m);
-	err = err == -ENOENT ? 0 : err;
-	return err ?: (err2 == -ENOENT ? 0 : err2);
+	return err == -ENOENT ? 0 : err;
 }
 
 /* Keys of one slot, collected before any is deleted: deleting while iterating

@@ -41,7 +41,6 @@ struct cw_root_arm {
 	unsigned slot;
 	uint64_t st_dev;   /* userspace encoding, as stat() returns it */
 	uint64_t ino;
-	const char *path;  /* absolute path as the kernel names it (tracepoint unlinks match it) */
 	unsigned group_depth;
 	unsigned max_groups;
 };
@@ -51,7 +50,7 @@ struct cw_root_arm {
 int cw_maps_arm_root(struct cw_maps *m, const struct cw_root_arm *r);
 /* Takes a root out of the roots map (nothing more is attributed to it); the
  * slot's counters stay until cw_maps_clear_slot, so they can still be read. */
-int cw_maps_disarm_root(struct cw_maps *m, uint64_t st_dev, uint64_t ino, const char *path);
+int cw_maps_disarm_root(struct cw_maps *m, uint64_t st_dev, uint64_t ino);
 /* Deletes every stats, groups and writers entry of the slot and zeroes its
  * group count. Returns 0, or a negative errno when some entries may remain. */
 int cw_maps_clear_slot(struct cw_maps *m, unsigned slot);

@@ -1,0 +1,120 @@
+/* Counting: per-series stats and latency histograms, writers by command, drop reasons. */
+#ifndef CW_COUNTERS_BPF_H
+#define CW_COUNTERS_BPF_H
+
+struct {
+	/* Shared counters with atomic adds, preallocated: an insert never has to
+	 * allocate, so it cannot fail under a burst of new series (non-preallocated
+	 * maps did on 6.1), and memory does not grow with the CPU count the way
+	 * preallocated per-CPU values would (docs/backends.md). */
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CW_MAX_SERIES);
+	__type(key, struct cw_stats_key);
+	__type(value, struct cw_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct cw_writer_key);
+	__type(value, struct cw_writer_val);
+} writers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CW_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static const struct cw_stats zero_stats;
+static const struct cw_writer_val zero_writer;
+
+static __always_inline void drop(enum cw_drop d)
+{
+	__u32 k = d;
+	__u64 *v = bpf_map_lookup_elem(&drops, &k);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+/* The entry for key, created zeroed if absent; NULL (and a drop of the given
+ * reason) only when the map is full. NOEXIST makes a concurrent creator win
+ * harmlessly: the second lookup finds its entry. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero,
+					    enum cw_drop full)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		drop(full);
+	return v;
+}
+
+static __always_inline struct cw_stats *stats_get(const struct cw_stats_key *key)
+{
+	return lookup_or_init(&stats, key, &zero_stats, CW_DROP_STATS_FULL);
+}
+
+static __always_inline void count_writer(__u32 root, __s64 ret)
+{
+	struct cw_writer_key wk = { .root = root };
+	struct cw_writer_val *wv;
+
+	bpf_get_current_comm(wk.comm, sizeof(wk.comm));
+	wv = lookup_or_init(&writers, &wk, &zero_writer, CW_DROP_WRITERS_FULL);
+	if (!wv)
+		return;
+	__sync_fetch_and_add(&wv->writes, 1);
+	if (ret > 0)
+		__sync_fetch_and_add(&wv->bytes, ret);
+}
+
+static __always_inline void commit_write(const struct cw_stats_key *key, __s64 ret, __u64 lat)
+{
+	struct cw_stats *st = stats_get(key);
+
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->writes, 1);
+	if (ret < 0)
+		__sync_fetch_and_add(&st->write_errors, 1);
+	else
+		__sync_fetch_and_add(&st->write_bytes, ret);
+	__sync_fetch_and_add(&st->lat_sum_ns, lat);
+	__u32 slot = lat ? log2_u64(lat) : 0;
+	if (slot >= CW_HIST_SLOTS)
+		slot = CW_HIST_SLOTS - 1;
+	__sync_fetch_and_add(&st->lat_slots[slot], 1);
+	count_writer(key->root, ret);
+}
+
+static __always_inline void commit_unlink(const struct cw_stats_key *key, __u64 bytes)
+{
+	struct cw_stats *st = stats_get(key);
+
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->unlinks, 1);
+	__sync_fetch_and_add(&st->unlinked_bytes, bytes);
+}
+
+#endif

@@ -1,0 +1,124 @@
+/* Calls in flight: what an entry program hands to its exit program, per thread; shared by every backend. */
+#ifndef CW_INFLIGHT_BPF_H
+#define CW_INFLIGHT_BPF_H
+
+enum inflight_kind {
+	IF_WRITE = 1,
+	IF_UNLINK_SYS,  /* tracepoint: resolve the path string at exit */
+	IF_UNLINK_FS,   /* dentry seen (vfs_unlink or a fs tracepoint); commit at its exit */
+	IF_UNLINK_DONE, /* already committed by the fs tracepoint */
+};
+
+struct inflight {
+	__u64 start_ns;
+	__u64 bytes;
+	__u64 path;      /* user pointer (IF_UNLINK_SYS) */
+	struct cw_stats_key key;
+	__u32 kind;
+	__s32 dfd;
+	__u32 watched;
+	__u32 in_syscall; /* IF_UNLINK_FS: an unlink syscall's exit will remove the entry */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+static __always_inline void write_enter(struct file *f, __u32 slot)
+{
+	struct inflight in = { .kind = IF_WRITE };
+	__u64 tid = bpf_get_current_pid_tgid();
+
+	if (!f || !attribute_file(f, &in.key, slot))
+		return;
+	in.start_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		drop(CW_DROP_INFLIGHT_FULL);
+}
+
+static __always_inline void write_exit(__s64 ret)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!in || in->kind != IF_WRITE)
+		return;
+	struct cw_stats_key key = in->key;
+	__u64 lat = bpf_ktime_get_ns() - in->start_ns;
+	bpf_map_delete_elem(&inflight, &tid);
+	commit_write(&key, ret, lat);
+}
+
+/* Unlink seen with its dentry: attribute and take the size if the last link goes. */
+static __always_inline void unlink_enter_dentry(struct dentry *d)
+{
+	struct inflight in = { .kind = IF_UNLINK_FS };
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct inode *inode = BPF_CORE_READ(d, d_inode);
+	struct inflight *sys = bpf_map_lookup_elem(&inflight, &tid);
+
+	in.in_syscall = sys && sys->kind == IF_UNLINK_SYS;
+	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key, SLOT_UNLINK) > 0;
+	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
+		in.bytes = BPF_CORE_READ(inode, i_size);
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY) && in.watched)
+		drop(CW_DROP_INFLIGHT_FULL);
+}
+
+/* Counts a successful unlink seen with its dentry; the entry stays for the caller. */
+static __always_inline struct inflight *unlink_exit_dentry(int ret)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (!in || in->kind != IF_UNLINK_FS)
+		return NULL;
+	if (ret == 0 && in->watched)
+		commit_unlink(&in->key, in->bytes);
+	return in;
+}
+
+/* vfs_unlink's exit (fentry, kprobe): count, then forget the call. */
+static __always_inline void unlink_exit_vfs(int ret)
+{
+	unlink_exit_dentry(ret);
+	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+}
+
+/* A file system's unlink tracepoint exit (tracepoint backend). Inside an
+ * unlink syscall a marker stays so its sys_exit does not count the call again
+ * from the path, and removes it; anywhere else (io_uring, nfsd, overlayfs
+ * copy-up) no sys_exit will, so the entry goes now. */
+static __always_inline void unlink_exit_fs(int ret)
+{
+	struct inflight *in = unlink_exit_dentry(ret);
+
+	if (!in)
+		return;
+	if (in->in_syscall)
+		in->kind = IF_UNLINK_DONE;
+	else
+		bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+}
+
+static __always_inline void bump_gen(long ret)
+{
+	if (ret == 0)
+		__sync_fetch_and_add(&watch_gen, 1);
+}
+
+/* Keeps clang from turning "load a or load b" into a load at a computed context
+ * offset, which the verifier refuses. */
+#define opaque(v) asm volatile("" : "+r"(v))
+
+static __always_inline struct dentry *pick_arg(__u64 a1, __u64 a2)
+{
+	opaque(a1);
+	opaque(a2);
+	return (struct dentry *)(unlink_dentry_arg == 1 ? a1 : a2);
+}
+
+#endif

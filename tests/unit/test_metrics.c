@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <cmocka.h>
 #include "http/exposition.h"
+#include "http/gzip.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
 

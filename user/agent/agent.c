@@ -246,11 +246,20 @@ static struct cw_snapshot *current_snapshot(struct agent *a)
 	return box ? cw_snapbox_get(box) : NULL;
 }
 
-static int http_metrics(void *ctx, enum cw_expo_format fmt, struct cw_buf *out)
+static uint64_t http_version(void *ctx)
+{
+	struct cw_snapshot *snap = current_snapshot(ctx);
+	uint64_t v = snap ? snap->version : 0;
+	cw_snapshot_put(snap);
+	return v;
+}
+
+static int http_metrics(void *ctx, enum cw_expo_format fmt, struct cw_buf *out, uint64_t *version)
 {
 	struct agent *a = ctx;
 	double t0 = cw_clock_seconds(CLOCK_MONOTONIC);
 	struct cw_snapshot *snap = current_snapshot(a);
+	*version = snap ? snap->version : 0;
 	struct cw_purge_stats *purge = NULL;
 	struct cw_procstats proc;
 	struct cw_metrics_input in;
@@ -355,7 +364,7 @@ static int start_http(struct agent *a)
 		.web = a->web,
 		.conn_limit = CONN_LIMIT,
 		.timeout_s = CONN_TIMEOUT_S,
-		.h = { .ctx = a, .metrics = http_metrics, .landing = http_landing, .ready = http_ready,
+		.h = { .ctx = a, .version = http_version, .metrics = http_metrics, .landing = http_landing, .ready = http_ready,
 		       .reload = a->f.enable_lifecycle ? http_reload : NULL },
 	};
 	if (cw_http_start(&o, &a->http, err, sizeof(err))) {

@@ -2,7 +2,8 @@
 # `cachewatch run` end to end (real BPF, needs root): exact values after known
 # writes, promtool-clean text and OpenMetrics, a real Prometheus scraping it,
 # 404/405, the stale TTL, 200 concurrent scrapers under heavy writes, TLS with
-# basic auth and min_version, startup failures before attach, SIGTERM. Prints TAP.
+# basic auth and min_version, startup failures before attach, slowloris, SIGTERM.
+# Prints TAP.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BIN=${CW_BIN:-build/cachewatch}
@@ -301,6 +302,27 @@ check_eq "unknown flag exits 2" "$?" 2
 rc=$?
 grep -q -- '--web.telemetry-path' "$T/usage.log" && check_eq "bad telemetry path exits 2 naming the flag" "$rc" 2 ||
 	not_ok "bad telemetry path exits 2 naming the flag" "$(cat "$T/usage.log")"
+
+# ---- slowloris: a new client still gets /metrics ----------------------------------
+
+# 64 connections trickling one header byte every 200 ms, reconnecting
+# whatever the agent closes: first all from 127.0.0.1 (the per-address cap),
+# then spread over 64 addresses (the cap on connections waiting for headers).
+# A fresh client from 127.0.0.2 must get /metrics meanwhile.
+for spread in 0 64; do
+	"$TOOLS/scrapers" --slowloris 60 --sources $spread 127.0.0.1 "$PORT" 64 >"$T/loris.out" 2>&1 &
+	loris=$!
+	sleep 2
+	codes=""
+	for i in 1 2 3; do
+		codes="$codes $(curl -s --interface 127.0.0.2 -m 5 -o /dev/null -w '%{http_code}' "$URL/metrics")"
+		sleep 0.5
+	done
+	kill "$loris"
+	wait "$loris" 2>/dev/null
+	check_eq "slowloris from $([ $spread = 0 ] && echo one address || echo $spread addresses): fresh scrapes answered" \
+		"$codes" " 200 200 200"
+done
 
 # ---- shutdown --------------------------------------------------------------------
 

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <crypt.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,52 @@ static void test_authenticate(void **state)
 	cw_webconfig_free(w);
 }
 
+/* crypt_r as the library sees it: the executable's definition comes first, so
+ * the tests see which hash each check really ran bcrypt on. */
+static char last_setting[128];
+char *crypt_r(const char *phrase, const char *setting, struct crypt_data *data)
+{
+	static char *(*real)(const char *, const char *, struct crypt_data *);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "crypt_r");
+	snprintf(last_setting, sizeof(last_setting), "%s", setting);
+	return real(phrase, setting, data);
+}
+
+static void make_hash(char *out, size_t len, const char *password, unsigned long cost)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data cd;
+	memset(&cd, 0, sizeof(cd));
+	assert_non_null(crypt_gensalt_rn("$2b$", cost, NULL, 0, salt, sizeof(salt)));
+	const char *h = crypt_r(password, salt, &cd);
+	assert_true(h && h[0] == '$');
+	snprintf(out, len, "%s", h);
+}
+
+/* An unknown user is checked against a hash of the highest configured cost, not
+ * the first user's: its cost does not reveal whether the user exists. */
+static void test_unknown_user_costs_the_most(void **state)
+{
+	(void)state;
+	char cheap[128], dear[128], yaml[512], err[256];
+	make_hash(cheap, sizeof(cheap), "a", 4);
+	make_hash(dear, sizeof(dear), "b", 9);
+	snprintf(yaml, sizeof(yaml), "basic_auth_users:\n  cheap: '%s'\n  dear: '%s'\n", cheap, dear);
+	struct cw_webconfig *w;
+	assert_int_equal(parse(yaml, &w, err, sizeof(err)), 0);
+	last_setting[0] = '\0';
+	assert_false(cw_webconfig_authenticate(w, "nobody", "a"));
+	assert_true(!strncmp(last_setting, "$2b$09$", 7));
+	assert_string_not_equal(last_setting, dear); /* a dummy, not a real user's hash */
+	assert_string_not_equal(last_setting, cheap);
+	/* the dummy never verifies, even with a real user's password */
+	assert_false(cw_webconfig_authenticate(w, "nobody", "b"));
+	assert_true(cw_webconfig_authenticate(w, "cheap", "a"));
+	assert_true(!strncmp(last_setting, "$2b$04$", 7));
+	cw_webconfig_free(w);
+}
+
 /* The cache is bounded: many distinct successes keep working and never grow it. */
 static void test_auth_cache_bounded(void **state)
 {
@@ -220,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_bcrypt_verify),
 		cmocka_unit_test(test_authenticate),
 		cmocka_unit_test(test_auth_cache_bounded),
+		cmocka_unit_test(test_unknown_user_costs_the_most),
 		cmocka_unit_test(test_tls_ok_and_versions),
 		cmocka_unit_test(test_load_file),
 	};

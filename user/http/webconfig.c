@@ -16,6 +16,9 @@
 #define AUTH_CACHE_SLOTS 64
 #define AUTH_KEY_LEN 32 /* SHA-256 */
 
+#define BCRYPT_MIN_COST 4
+#define BCRYPT_MAX_COST 31
+
 struct user {
 	char *name;
 	char *hash;
@@ -33,6 +36,9 @@ struct cw_webconfig {
 	char priorities[128];
 	struct user *users;
 	size_t nusers;
+	/* Checked for unknown users: same cost as the most expensive real hash, so
+	 * the time taken does not tell which user names exist. */
+	char dummy_hash[61];
 
 	pthread_mutex_t lock; /* guards the auth cache */
 	unsigned char salt[16];
@@ -163,8 +169,8 @@ bool cw_webconfig_authenticate(struct cw_webconfig *w, const char *user, const c
 	for (size_t i = 0; i < w->nusers; i++)
 		if (!strcmp(w->users[i].name, user))
 			u = &w->users[i];
-	/* Unknown users still cost one bcrypt run against a real hash. */
-	bool ok = cw_bcrypt_verify(password, u ? u->hash : w->users[0].hash) && u;
+	/* Unknown users cost one bcrypt run at the highest configured cost. */
+	bool ok = cw_bcrypt_verify(password, u ? u->hash : w->dummy_hash) && u;
 	if (ok && keyed)
 		cache_add(w, key);
 	return ok;
@@ -405,8 +411,31 @@ static int parse_yaml(struct cw_webconfig *w, const char *yaml, size_t len, char
 	return ret;
 }
 
+/* The cost field of a bcrypt hash ("$2b$NN$..."); 0 when it is not two digits. */
+static unsigned bcrypt_cost(const char *hash)
+{
+	if (hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9')
+		return 0;
+	return (unsigned)(hash[4] - '0') * 10 + (unsigned)(hash[5] - '0');
+}
+
+/* A well-formed bcrypt string that no password is known to match, at the
+ * highest cost among the users. */
+static void set_dummy_hash(struct cw_webconfig *w)
+{
+	unsigned cost = BCRYPT_MIN_COST;
+	for (size_t i = 0; i < w->nusers; i++)
+		if (bcrypt_cost(w->users[i].hash) > cost)
+			cost = bcrypt_cost(w->users[i].hash);
+	if (cost > BCRYPT_MAX_COST) /* such a user's hash never verifies either */
+		cost = BCRYPT_MAX_COST;
+	snprintf(w->dummy_hash, sizeof(w->dummy_hash), "$2b$%02u$%s", cost,
+		 "cachewatchdummysaltu0uNoPasswordIsKnownToMatchThis000");
+}
+
 static int validate(struct cw_webconfig *w, char *err, size_t errlen)
 {
+	set_dummy_hash(w);
 	if (!w->cert_file != !w->key_file) {
 		set_err(err, errlen, "%s: tls_server_config needs both cert_file and key_file", w->source);
 		return -1;

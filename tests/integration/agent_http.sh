@@ -12,14 +12,15 @@ T=$(mktemp -d /tmp/cw-agenthttp.XXXXXX)
 . tests/lib/tap.sh
 agent=""
 agent2=""
+early=""
 prom=""
 writer=""
 
 cleanup() {
-	for p in $writer $prom $agent $agent2; do
+	for p in $writer $prom $agent $agent2 $early; do
 		kill "$p" 2>/dev/null
 	done
-	for p in $writer $prom $agent $agent2; do
+	for p in $writer $prom $agent $agent2 $early; do
 		wait "$p" 2>/dev/null
 	done
 	rm -rf "$T"
@@ -296,6 +297,26 @@ sed 's/key.pem/other.pem/' "$T/web.yml" >"$T/web-badkey.yml"
 startup_fails "key not matching the certificate" "TLS certificate" --web.listen-address 127.0.0.1:0 \
 	--web.config.file "$T/web-badkey.yml"
 startup_fails "unreadable web config" "cannot read" --web.listen-address 127.0.0.1:0 --web.config.file "$T/nope.yml"
+# SIGTERM while BPF is being attached (seconds): start-up stops there, exit 0.
+"$BIN" run --watch "t=$C" --web.listen-address 127.0.0.1:0 >"$T/early.log" 2>&1 &
+early=$!
+i=0
+while ! grep -q 'msg=listening' "$T/early.log" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM "$early"
+wait "$early"
+rc=$?
+early=""
+if [ $rc -eq 0 ] && grep -q 'received signal during start-up' "$T/early.log" &&
+	! grep -q 'msg="cachewatch started"' "$T/early.log"; then
+	ok "SIGTERM during start-up: start-up stops, exit 0"
+else
+	not_ok "SIGTERM during start-up: start-up stops, exit 0" "rc=$rc" "$(cat "$T/early.log")"
+fi
+# A FIFO as TLS key_file: a clear error at once, not a start-up that hangs.
+mkfifo "$T/key.fifo"
+sed 's/key.pem/key.fifo/' "$T/web.yml" >"$T/web-fifo.yml"
+startup_fails "FIFO as key_file" "key.fifo: not a regular file" --web.listen-address 127.0.0.1:0 \
+	--web.config.file "$T/web-fifo.yml"
 "$BIN" run --bogus >/dev/null 2>&1
 check_eq "unknown flag exits 2" "$?" 2
 "$BIN" run --web.telemetry-path metrics >"$T/usage.log" 2>&1

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include "http/webconfig.h"
 
@@ -247,6 +248,22 @@ static void test_load_file(void **state)
 	snprintf(path, sizeof(path), "%s/missing.yml", tmp);
 	assert_int_equal(cw_webconfig_load(path, &w, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot read"));
+	/* FIFOs as the file itself, as key_file and as cert_file: refused at once,
+	 * never a start-up that blocks forever (the alarm kills the test if it blocks) */
+	char fifo[128], yaml[512];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	assert_int_equal(cw_webconfig_load(fifo, &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	snprintf(yaml, sizeof(yaml), "tls_server_config:\n  cert_file: cert.pem\n  key_file: fifo\n");
+	assert_int_equal(parse(yaml, &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "fifo: not a regular file"));
+	snprintf(yaml, sizeof(yaml), "tls_server_config:\n  cert_file: fifo\n  key_file: key.pem\n");
+	assert_int_equal(parse(yaml, &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "fifo: not a regular file"));
+	alarm(0);
+	unlink(fifo);
 	snprintf(path, sizeof(path), "%s/ok.yml", tmp);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);

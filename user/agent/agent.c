@@ -431,8 +431,9 @@ static void on_signal(int sig)
 		stop_signal = sig;
 }
 
-/* Signals stay blocked everywhere (the HTTP threads inherit the mask) and are
- * only let in while the main loop sleeps in ppoll, so no flag is ever missed. */
+/* Signals stay blocked in every thread (threads inherit the mask) and are only
+ * let in while the main loop sleeps in ppoll, so no flag is ever missed, and
+ * during the start-up stages that create no thread (see run_stage). */
 static int setup_signals(sigset_t *wait_mask)
 {
 	sigset_t block;
@@ -445,7 +446,7 @@ static int setup_signals(sigset_t *wait_mask)
 	sigdelset(wait_mask, SIGINT);
 	sigdelset(wait_mask, SIGTERM);
 	sigdelset(wait_mask, SIGHUP);
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	return sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) || sigaction(SIGHUP, &sa, NULL) ||
@@ -600,6 +601,25 @@ static int agent_init(struct agent *a)
 	return a->wake_fd < 0 ? -1 : 0;
 }
 
+#define STOPPED_IN_STARTUP (-100)
+
+/* One start-up stage. Stages that create no thread run with the stop signals
+ * let in (open_mask): the handler only sets a flag, so a slow stage (attaching
+ * BPF takes seconds) is not cut short, but start-up ends as soon as it returns
+ * instead of running the agent; stages that create threads run with the signals
+ * blocked, which the threads inherit, and a signal meanwhile waits for the next
+ * check. No stage blocks forever: files are opened non-blocking, regular only. */
+static int run_stage(struct agent *a, int (*stage)(struct agent *), const sigset_t *open_mask)
+{
+	sigset_t blocked;
+	if (open_mask)
+		pthread_sigmask(SIG_SETMASK, open_mask, &blocked);
+	int rc = stage(a);
+	if (open_mask)
+		pthread_sigmask(SIG_SETMASK, &blocked, NULL);
+	return rc ?: stop_signal ? STOPPED_IN_STARTUP : 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct agent a = { .wake_fd = -1 };
@@ -615,12 +635,17 @@ int cmd_run(int argc, char **argv)
 	}
 	/* Order matters: everything that can be wrong with the configuration, the web
 	 * config and the listen addresses fails before any BPF program is attached. */
-	ret = load_config(&a);
-	ret = ret ?: start_http(&a);
+	ret = run_stage(&a, load_config, &wait_mask);
+	ret = ret ?: run_stage(&a, start_http, NULL);
 	if (!ret)
 		log_caches(&a.cfg);
-	ret = ret ?: attach_bpf(&a);
-	ret = ret ?: start_purger(&a);
+	ret = ret ?: run_stage(&a, attach_bpf, &wait_mask);
+	ret = ret ?: run_stage(&a, start_purger, NULL);
+	if (ret == STOPPED_IN_STARTUP) {
+		cw_info("received signal during start-up, shutting down", "signal", strsignal(stop_signal));
+		ret = 0;
+		goto cleanup;
+	}
 	if (ret)
 		goto cleanup;
 	cw_info("cachewatch started", "version", CW_VERSION, "revision", CW_REVISION, "kernel", a.kernel);

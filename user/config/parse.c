@@ -6,6 +6,7 @@
 #include <yaml.h>
 #include "config/config.h"
 #include "config/internal.h"
+#include "lib/file.h"
 #include "lib/units.h"
 
 #define CW_CONFIG_MAX_BYTES (1 << 20) /* a config file is small; refuse giant ones */
@@ -725,27 +726,14 @@ cleanup:
 
 int cw_config_load(const char *path, struct cw_config *out, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	int rc = -1;
+	char *buf = NULL, why[128];
+	size_t len;
 
 	cw_config_defaults(out);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return cw_errf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
-	buf = malloc(CW_CONFIG_MAX_BYTES + 1);
-	if (!buf) {
-		cw_errf(err, errlen, "%s: out of memory", path);
-		goto cleanup;
-	}
-	size_t len = fread(buf, 1, CW_CONFIG_MAX_BYTES + 1, f);
-	if (ferror(f)) {
-		cw_errf(err, errlen, "%s: cannot read config file: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	/* One byte more than the limit was requested so oversize is detected. */
-	rc = cw_config_parse(path, buf, len, out, err, errlen);
-cleanup:
+	/* Oversize is read (one byte over) and reported by cw_config_parse. */
+	if (cw_read_regular_file(path, CW_CONFIG_MAX_BYTES, 1, &buf, &len, why, sizeof(why)))
+		return cw_errf(err, errlen, "%s: cannot open config file: %s", path, why);
+	int rc = cw_config_parse(path, buf, len, out, err, errlen);
 	free(buf);
-	fclose(f);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include "http/webconfig.h"
+#include "lib/file.h"
 
 #define MAX_FILE_BYTES (1 << 20)
 #define AUTH_CACHE_SLOTS 64
@@ -67,25 +68,15 @@ static bool ct_equal(const void *a, const void *b, size_t n)
 	return d == 0;
 }
 
+/* Every file the web config names goes through here: regular files only. */
 static int read_file(const char *path, char **out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	char *buf = malloc(MAX_FILE_BYTES + 1);
-	size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
-	int bad = ferror(f);
-	fclose(f);
-	if (!buf || bad || n > MAX_FILE_BYTES) {
-		set_err(err, errlen, "cannot read %s: %s", path, !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB");
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	return 0;
+	char why[128];
+	size_t len;
+	if (cw_read_regular_file(path, MAX_FILE_BYTES, 0, out, &len, why, sizeof(why)) == 0)
+		return 0;
+	set_err(err, errlen, "cannot read %s: %s", path, why);
+	return -1;
 }
 
 /* ---- bcrypt ------------------------------------------------------------- */

@@ -483,6 +483,33 @@ static void test_load(void **state)
 	assert_int_equal(cw_config_load(tmp, &cfg, NULL, 0), -1);
 }
 
+/* 100,000 nested flow sequences: refused by the depth cap with line:column
+ * (libyaml's loader alone took minutes, quadratic in the depth). */
+static void test_too_deep(void **state)
+{
+	enum { LEVELS = 100000 };
+	char *buf = malloc(2 * LEVELS + 16), err[256];
+	struct cw_config cfg;
+
+	(void)state;
+	assert_non_null(buf);
+	size_t n = (size_t)sprintf(buf, "caches: ");
+	memset(buf + n, '[', LEVELS);
+	memset(buf + n + LEVELS, ']', LEVELS);
+	n += 2 * LEVELS;
+	buf[n++] = '\n';
+	assert_int_equal(cw_config_parse("deep.yml", buf, n, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "deep.yml:1:72: nested deeper than 64 levels");
+	/* 64 levels are within the cap: the schema, not the cap, refuses them */
+	n = (size_t)sprintf(buf, "caches: ");
+	memset(buf + n, '[', 63);
+	memset(buf + n + 63, ']', 63);
+	n += 126;
+	assert_int_equal(cw_config_parse("ok.yml", buf, n, &cfg, err, sizeof(err)), -1);
+	assert_null(strstr(err, "nested deeper"));
+	free(buf);
+}
+
 static void test_too_large(void **state)
 {
 	size_t len = (1 << 20) + 1;
@@ -781,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_recursive_alias),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_add_watch),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_default_env),

@@ -88,6 +88,9 @@ static void test_errors(void **state)
 	expect_error("foo: 1\n", "unknown key foo");
 	expect_error("tls_server_config: [1]\n", "must be a mapping");
 	expect_error("basic_auth_users:\n  alice: notahash\n", "alice: not a bcrypt hash");
+	char deep[256] = "basic_auth_users: ";
+	memset(deep + strlen(deep), '{', 100);
+	expect_error(deep, "web.yml:1:82: nested deeper than 64 levels");
 	expect_error("basic_auth_users:\n  alice: $1$abc$def\n", "not a bcrypt hash");
 	expect_error("tls_server_config:\n  cert_file: cert.pem\n", "needs both cert_file and key_file");
 	expect_error("tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS14\n",

@@ -8,6 +8,7 @@
 #include "config/internal.h"
 #include "lib/file.h"
 #include "lib/units.h"
+#include "lib/yaml_depth.h"
 
 #define CW_CONFIG_MAX_BYTES (1 << 20) /* a config file is small; refuse giant ones */
 #define KEYPATH_MAX 128
@@ -659,6 +660,10 @@ static int parse_document(const char *name, const char *buf, size_t len, struct 
 	bool have_doc = false;
 	int rc = -1;
 
+	size_t line, col;
+	if (cw_yaml_too_deep(buf, len, CW_YAML_MAX_DEPTH, &line, &col))
+		return cw_errf(err, errlen, "%s:%zu:%zu: nested deeper than %d levels", name, line, col,
+			       CW_YAML_MAX_DEPTH);
 	if (!yaml_parser_initialize(&parser))
 		return cw_errf(err, errlen, "%s: out of memory", name);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);

@@ -12,6 +12,7 @@
 #include <gnutls/crypto.h>
 #include "http/webconfig.h"
 #include "lib/file.h"
+#include "lib/yaml_depth.h"
 
 #define MAX_FILE_BYTES (1 << 20)
 #define AUTH_CACHE_SLOTS 64
@@ -382,7 +383,13 @@ static int parse_yaml(struct cw_webconfig *w, const char *yaml, size_t len, char
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
+	size_t line, col;
 	int ret = -1;
+	if (cw_yaml_too_deep(yaml, len, CW_YAML_MAX_DEPTH, &line, &col)) {
+		set_err(err, errlen, "%s:%zu:%zu: nested deeper than %d levels", w->source, line, col,
+			CW_YAML_MAX_DEPTH);
+		return -1;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		set_err(err, errlen, "out of memory");
 		return -1;

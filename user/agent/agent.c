@@ -45,6 +45,17 @@ struct agent_flags {
 	enum cw_log_format log_format;
 };
 
+/* A reload being read and validated off the main loop. */
+struct reload_job {
+	pthread_t thread;
+	bool running;            /* main loop only */
+	bool done;               /* atomic: the thread has finished */
+	uint64_t asked;          /* HTTP requests it answers */
+	int rc;                  /* written by the thread before done */
+	struct cw_config next;
+	char err[512];
+};
+
 struct agent {
 	struct agent_flags f;
 	struct cw_config cfg;
@@ -56,6 +67,7 @@ struct agent {
 	struct cw_purger *purger; /* atomic: NULL until started; main loop ticks it */
 	int ready;               /* atomic: attached and polled once */
 	int wake_fd;             /* eventfd: HTTP threads wake the main loop */
+	struct reload_job reload;
 	char kernel[65];
 
 	pthread_mutex_t lock;    /* guards everything below */
@@ -453,33 +465,31 @@ static int setup_signals(sigset_t *wait_mask)
 	       sigaction(SIGPIPE, &ign, NULL);
 }
 
-/* Re-reads the configuration with the same flags and applies it; a bad one
- * keeps the running configuration. Main loop only (it owns the collector). */
-static int agent_reload(struct agent *a, char *err, size_t errlen)
+/* Applies a configuration read by the reload thread; a bad one (rc != 0) keeps
+ * the running configuration. Main loop only (it owns the collector). */
+static int apply_reload(struct agent *a, int rc, struct cw_config *next, char *err, size_t errlen)
 {
-	struct cw_config next;
-	int rc = cw_config_resolve(&a->f.cfg, &next, err, errlen);
-	rc = rc ?: cw_collector_apply(a->coll, next.caches, next.ncaches, err, errlen);
+	rc = rc ?: cw_collector_apply(a->coll, next->caches, next->ncaches, err, errlen);
 	pthread_mutex_lock(&a->lock);
 	a->last_reload_ok = rc == 0;
 	if (rc == 0)
 		a->last_reload_success_time = cw_clock_seconds(CLOCK_REALTIME);
 	pthread_mutex_unlock(&a->lock);
 	if (rc) {
-		cw_config_free(&next);
+		cw_config_free(next);
 		cw_error("reload failed; keeping the running configuration", "error", err);
 		return -1;
 	}
 	/* The BPF object and the collector are set up once: these three keep their
 	 * running values (poll_interval and the caches do change live). */
-	if (next.attach != a->cfg.attach || next.max_walk != a->cfg.max_walk ||
-	    next.stale_ttl_ms != a->cfg.stale_ttl_ms)
+	if (next->attach != a->cfg.attach || next->max_walk != a->cfg.max_walk ||
+	    next->stale_ttl_ms != a->cfg.stale_ttl_ms)
 		cw_warn("bpf.attach, bpf.max_walk and stale_ttl changes take effect at the next restart");
-	next.attach = a->cfg.attach;
-	next.max_walk = a->cfg.max_walk;
-	next.stale_ttl_ms = a->cfg.stale_ttl_ms;
+	next->attach = a->cfg.attach;
+	next->max_walk = a->cfg.max_walk;
+	next->stale_ttl_ms = a->cfg.stale_ttl_ms;
 	cw_config_free(&a->cfg);
-	a->cfg = next;
+	a->cfg = *next;
 	if (cw_purger_set_caches(a->purger, a->cfg.caches, a->cfg.ncaches))
 		cw_error("the purge engine keeps its previous caches: out of memory");
 	cw_info("configuration reloaded");
@@ -487,9 +497,40 @@ static int agent_reload(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reading and validating a file can take long (a large file, slow file
+ * systems); it runs in its own thread so polling goes on meanwhile. The flags
+ * it reads never change after start-up. */
+static void *reload_thread(void *arg)
+{
+	struct agent *a = arg;
+	struct reload_job *j = &a->reload;
+	j->rc = cw_config_resolve(&a->f.cfg, &j->next, j->err, sizeof(j->err));
+	__atomic_store_n(&j->done, true, __ATOMIC_RELEASE);
+	wake_main(a);
+	return NULL;
+}
+
+/* Tells the HTTP reload requests up to `asked` how it went. */
+static void answer_reloads(struct agent *a, int rc, const char *err, uint64_t asked)
+{
+	pthread_mutex_lock(&a->lock);
+	a->reload_rc = rc;
+	snprintf(a->reload_err, sizeof(a->reload_err), "%s", err);
+	a->reload_done = asked;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void handle_reloads(struct agent *a)
 {
-	char err[512] = "";
+	struct reload_job *j = &a->reload;
+	if (j->running && __atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
+		pthread_join(j->thread, NULL);
+		j->running = false;
+		answer_reloads(a, apply_reload(a, j->rc, &j->next, j->err, sizeof(j->err)), j->err, j->asked);
+	}
+	if (j->running)
+		return; /* requests meanwhile are served by the next round */
 	pthread_mutex_lock(&a->lock);
 	uint64_t asked = a->reload_asked;
 	bool want = reload_signal || asked > a->reload_done;
@@ -497,13 +538,16 @@ static void handle_reloads(struct agent *a)
 	if (!want)
 		return;
 	reload_signal = 0;
-	int rc = agent_reload(a, err, sizeof(err));
-	pthread_mutex_lock(&a->lock);
-	a->reload_rc = rc;
-	snprintf(a->reload_err, sizeof(a->reload_err), "%s", err);
-	a->reload_done = asked;
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock);
+	*j = (struct reload_job){ .asked = asked };
+	/* The thread inherits the main loop's mask: signals stay blocked in it. */
+	int e = pthread_create(&j->thread, NULL, reload_thread, a);
+	if (e == 0) {
+		j->running = true;
+		return;
+	}
+	cw_config_defaults(&j->next);
+	snprintf(j->err, sizeof(j->err), "cannot start the reload thread: %s", strerror(e));
+	answer_reloads(a, apply_reload(a, -1, &j->next, j->err, sizeof(j->err)), j->err, asked);
 }
 
 static void poll_once(struct agent *a, bool *failing)
@@ -574,6 +618,10 @@ static void agent_shutdown(struct agent *a)
 	a->stopping = true;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+	if (a->reload.running) { /* reading a file is bounded: wait for it */
+		pthread_join(a->reload.thread, NULL);
+		cw_config_free(&a->reload.next);
+	}
 	if (a->http) {
 		cw_info("stopping: finishing requests in flight");
 		cw_http_stop(a->http, SHUTDOWN_GRACE_MS);

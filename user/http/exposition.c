@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http/exposition.h"
+#include "lib/utf8.h"
 
 
 const char *cw_expo_content_type(enum cw_expo_format f)
@@ -38,52 +39,9 @@ void cw_format_double(double v, char *buf, size_t len)
 	}
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0 when the byte at p does not start one. */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
-}
-
 void cw_label_sanitize(struct cw_buf *out, const char *raw)
 {
-	const unsigned char *p = (const unsigned char *)raw;
-	while (*p) {
-		size_t n = utf8_seq_len(p);
-		if (n == 0 || *p == '\\') {
-			cw_buf_printf(out, "\\x%02x", *p);
-			p++;
-			continue;
-		}
-		cw_buf_append(out, p, n);
-		p += n;
-	}
+	cw_utf8_sanitize(out, raw);
 }
 
 void cw_escape_label(struct cw_buf *out, const char *s, size_t n)

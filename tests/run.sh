@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs cachewatch's test stages and prints one "N passed, N failed" line at the end.
-#   sh tests/run.sh all|unit|asan|integration|vm|fuzz
+#   sh tests/run.sh all|static|unit|asan|integration|vm|fuzz
 # Unit tests: build/tests/test_* (cmocka). Integration: every executable built from
 # tests/integration/*.c and every tests/integration/*.sh; each prints TAP
 # ("ok N - ..." / "not ok N - ..."). Integration and VM stages FAIL (never skip)
@@ -107,6 +107,21 @@ stage_vm() {
 	return $rc
 }
 
+# Checks of the source tree itself (layer rule, ...): tests/static/*.sh, TAP.
+stage_static() {
+	out=$(mktemp)
+	rc=0
+	for t in tests/static/*.sh; do
+		[ -e "$t" ] || continue
+		log "static: $(basename "$t")"
+		sh "$t" >"$out" 2>&1 || rc=1
+		cat "$out"
+		count_tap "$out"
+	done
+	rm -f "$out"
+	return $rc
+}
+
 stage_fuzz() {
 	out=$(mktemp)
 	sh tests/fuzz/run.sh >"$out" 2>&1
@@ -125,10 +140,10 @@ what=${1:-all}
 case "$what" in
 all)
 	make -s tests-bin || exit 1
-	for s in unit integration asan vm fuzz; do run_stage $s; done
+	for s in static unit integration asan vm fuzz; do run_stage $s; done
 	;;
-unit | integration | asan | vm | fuzz) run_stage "$what" ;;
-*) echo "usage: tests/run.sh all|unit|asan|integration|vm|fuzz" >&2; exit 2 ;;
+static | unit | integration | asan | vm | fuzz) run_stage "$what" ;;
+*) echo "usage: tests/run.sh all|static|unit|asan|integration|vm|fuzz" >&2; exit 2 ;;
 esac
 
 totals=$(awk '{p+=$1; f+=$2} END {printf "%d %d", p, f}' "$results")

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include "lib/clock.h"
 #include "dataplane/collector.h"
-#include "cli/commands.h"
+#include "agent/agent.h"
 #include "config/config.h"
 #include "http/server.h"
 #include "dataplane/loader.h"

@@ -1,6 +1,7 @@
 /* cachewatch command line: dispatches subcommands through one table. */
 #include <stdio.h>
 #include <string.h>
+#include "agent/agent.h"
 #include "cli/commands.h"
 
 struct cmd {

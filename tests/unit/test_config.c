@@ -510,6 +510,32 @@ static void test_too_deep(void **state)
 	free(buf);
 }
 
+/* The poll interval has one range, checked by one function with one message,
+ * whether it comes from the file, a flag or a struct filled in by code. */
+static void test_one_range(void **state)
+{
+	struct cw_config cfg;
+	char err[256];
+
+	(void)state;
+	cw_config_defaults(&cfg);
+	cfg.poll_interval_ms = 5;
+	assert_int_equal(cw_config_validate(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "configuration: poll_interval: 5ms is out of range (10ms to 1h)");
+	cfg.poll_interval_ms = 1000;
+	cfg.stale_ttl_ms = 8ULL * 24 * 3600 * 1000;
+	assert_int_equal(cw_config_validate(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "configuration: stale_ttl: 8d is out of range (0s to 7d)");
+	enum cw_timestamp ts;
+	assert_int_equal(cw_timestamp_parse("atime", &ts), 0);
+	assert_int_equal(ts, CW_TS_ATIME);
+	assert_int_equal(cw_timestamp_parse("mtime", &ts), 0);
+	assert_int_equal(ts, CW_TS_MTIME);
+	assert_int_equal(cw_timestamp_parse("max", &ts), 0);
+	assert_int_equal(ts, CW_TS_MAX);
+	assert_int_equal(cw_timestamp_parse("ctime", &ts), -1);
+}
+
 static void test_too_large(void **state)
 {
 	size_t len = (1 << 20) + 1;
@@ -809,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_too_deep),
+		cmocka_unit_test(test_one_range),
 		cmocka_unit_test(test_add_watch),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_default_env),

@@ -82,6 +82,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ 0 },
 	};
 	unsigned long n;
+	char err[160];
 	int opt;
 
 	*o = (struct top_opts){ .interval_ms = 1000, .group_depth = 1, .max_groups = 64 };
@@ -96,8 +97,14 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 			}
 			break;
 		case 'i':
-			if (cw_parse_duration_ms(optarg, &o->interval_ms) || o->interval_ms < 10) {
-				fprintf(stderr, "cachewatch top: --interval: '%s' is not a duration of at least 10ms (e.g. 1s, 500ms)\n", optarg);
+			if (cw_parse_duration_ms(optarg, &o->interval_ms)) {
+				fprintf(stderr, "cachewatch top: --interval: '%s' is not a duration (e.g. 1s, 500ms)\n", optarg);
+				return 2;
+			}
+			/* the same range as the agent's poll_interval: top polls at this pace */
+			if (cw_range_check("--interval", optarg, o->interval_ms, CW_POLL_MIN_MS, CW_POLL_MAX_MS, true, err,
+					   sizeof(err))) {
+				fprintf(stderr, "cachewatch top: %s\n", err);
 				return 2;
 			}
 			break;

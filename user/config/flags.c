@@ -77,17 +77,12 @@ cleanup:
 static int flag_duration(const char *flag, const char *v, uint64_t lo, uint64_t hi,
 			 uint64_t *out, char *err, size_t errlen)
 {
-	char q[96], a[32], b[32];
+	char q[96];
 
 	cw_quote(v, strlen(v), q, sizeof(q));
 	if (cw_parse_duration_ms(v, out))
 		return cw_errf(err, errlen, "%s: %s is not a duration (e.g. 1s, 250ms, 2m)", flag, q);
-	if (*out < lo || *out > hi) {
-		cw_format_duration_ms(lo, a, sizeof(a));
-		cw_format_duration_ms(hi, b, sizeof(b));
-		return cw_errf(err, errlen, "%s: %s is out of range (%s to %s)", flag, q, a, b);
-	}
-	return 0;
+	return cw_range_check(flag, q, *out, lo, hi, true, err, errlen);
 }
 
 static int flag_group_depth(const char *v, unsigned *out, char *err, size_t errlen)

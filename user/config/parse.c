@@ -98,6 +98,41 @@ const char *cw_timestamp_name(enum cw_timestamp t)
 	return "max";
 }
 
+int cw_timestamp_parse(const char *s, enum cw_timestamp *out)
+{
+	static const enum cw_timestamp all[] = { CW_TS_MAX, CW_TS_ATIME, CW_TS_MTIME };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcmp(s, cw_timestamp_name(all[i]))) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void cw_range_text(uint64_t lo, uint64_t hi, bool duration, char *buf, size_t len)
+{
+	char a[48], b[48];
+	if (duration) {
+		cw_format_duration_ms(lo, a, sizeof(a));
+		cw_format_duration_ms(hi, b, sizeof(b));
+	} else {
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)lo);
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)hi);
+	}
+	snprintf(buf, len, "%s to %s", a, b);
+}
+
+int cw_range_check(const char *what, const char *given, uint64_t v, uint64_t lo, uint64_t hi, bool duration,
+		   char *err, size_t errlen)
+{
+	char range[112];
+	if (v >= lo && v <= hi)
+		return 0;
+	cw_range_text(lo, hi, duration, range, sizeof(range));
+	return cw_errf(err, errlen, "%s: %s is out of range (%s)", what, given, range);
+}
+
 struct cw_cache_config *cw_config_add_cache(struct cw_config *cfg)
 {
 	struct cw_cache_config *n = realloc(cfg->caches, (cfg->ncaches + 1) * sizeof(*n));
@@ -304,17 +339,11 @@ static int parse_rate(const char *s, double *out)
 static int range_error(struct ctx *x, const yaml_node_t *n, const char *path,
 		       const struct field *f, const char *v)
 {
-	char lo[48], hi[48], q[96];
+	char range[112], q[96];
 
 	cw_quote(v, strlen(v), q, sizeof(q));
-	if (f->type == F_DURATION) {
-		cw_format_duration_ms(f->min, lo, sizeof(lo));
-		cw_format_duration_ms(f->max, hi, sizeof(hi));
-	} else {
-		snprintf(lo, sizeof(lo), "%llu", (unsigned long long)f->min);
-		snprintf(hi, sizeof(hi), "%llu", (unsigned long long)f->max);
-	}
-	return fail(x, n, path, "%s is out of range (%s to %s)", q, lo, hi);
+	cw_range_text(f->min, f->max, f->type == F_DURATION, range, sizeof(range));
+	return fail(x, n, path, "%s is out of range (%s)", q, range);
 }
 
 /* protect is decoded as the pointer plus the count stored right after it. */
@@ -422,13 +451,7 @@ static int set_field(struct ctx *x, const yaml_node_t *n, const char *path,
 			return bad_value(x, n, path, "is not an attach backend (auto, fentry, kprobe or tracepoint)");
 		return 0;
 	case F_TIMESTAMP:
-		if (!strcmp(v, "max"))
-			*(enum cw_timestamp *)dst = CW_TS_MAX;
-		else if (!strcmp(v, "atime"))
-			*(enum cw_timestamp *)dst = CW_TS_ATIME;
-		else if (!strcmp(v, "mtime"))
-			*(enum cw_timestamp *)dst = CW_TS_MTIME;
-		else
+		if (cw_timestamp_parse(v, (enum cw_timestamp *)dst))
 			return bad_value(x, n, path, "is not a timestamp (atime, mtime or max)");
 		return 0;
 	case F_PATTERNS:

@@ -185,20 +185,27 @@ static int status_of(const char *resp)
 			fail_msg("want %d, got:\n%.300s", code, resp);                       \
 	} while (0)
 
-static struct cw_http *start(struct stub *s, struct cw_webconfig *web, bool lifecycle)
+/* A server on 127.0.0.1:0 with the given limits. */
+static struct cw_http *start_with(struct stub *s, struct cw_webconfig *web, bool lifecycle, unsigned conn_limit,
+				  unsigned timeout_s, unsigned per_client)
 {
 	static const char *listen[] = { "127.0.0.1:0" };
 	struct cw_http_opts o = {
 		.listen = listen, .nlisten = 1, .telemetry_path = "/metrics", .web = web,
-		.conn_limit = 8, .timeout_s = 5,
-		.h = { .ctx = s, .version = stub_version, .metrics = stub_metrics, .landing = stub_landing, .ready = stub_ready,
-		       .reload = lifecycle ? stub_reload : NULL },
+		.conn_limit = conn_limit, .timeout_s = timeout_s, .per_client_limit = per_client,
+		.h = { .ctx = s, .version = stub_version, .metrics = stub_metrics, .landing = stub_landing,
+		       .ready = stub_ready, .reload = lifecycle ? stub_reload : NULL },
 	};
 	struct cw_http *h = NULL;
 	char err[256];
 	if (cw_http_start(&o, &h, err, sizeof(err)))
 		fail_msg("start: %s", err);
 	return h;
+}
+
+static struct cw_http *start(struct stub *s, struct cw_webconfig *web, bool lifecycle)
+{
+	return start_with(s, web, lifecycle, 8, 5, 0);
 }
 
 static void test_routes_and_methods(void **state)
@@ -409,6 +416,7 @@ static void send_all(int fd, const char *s)
 	assert_int_equal(send(fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
+
 static void test_scrapes_share_one_render(void **state)
 {
 	(void)state;
@@ -440,15 +448,9 @@ static void test_slow_scrapers_bounded(void **state)
 {
 	(void)state;
 	enum { N = 8 };
-	static const char *listen[] = { "127.0.0.1:0" };
 	struct stub s = { .body_bytes = 4 << 20, .bump = true };
-	struct cw_http_opts o = { .listen = listen, .nlisten = 1, .telemetry_path = "/metrics", .conn_limit = 16,
-				  .timeout_s = 30, .per_client_limit = 16,
-				  .h = { .ctx = &s, .version = stub_version, .metrics = stub_metrics,
-					 .landing = stub_landing, .ready = stub_ready } };
-	struct cw_http *h = NULL;
-	char err[256], buf[512];
-	assert_int_equal(cw_http_start(&o, &h, err, sizeof(err)), 0);
+	struct cw_http *h = start_with(&s, NULL, false, 16, 30, 16);
+	char buf[512];
 	int port = port_of(h), fds[N];
 	for (int i = 0; i < N; i++) {
 		fds[i] = dial_from(port, "127.0.0.1", 4096);
@@ -538,15 +540,8 @@ static void fresh_scrape_works(int port)
 
 static void slowloris(bool many_sources)
 {
-	static const char *listen[] = { "127.0.0.1:0" };
 	struct stub s = { .body_bytes = 64 };
-	struct cw_http_opts o = { .listen = listen, .nlisten = 1, .telemetry_path = "/metrics", .conn_limit = 8,
-				  .timeout_s = 30,
-				  .h = { .ctx = &s, .version = stub_version, .metrics = stub_metrics,
-					 .landing = stub_landing, .ready = stub_ready } };
-	struct cw_http *h = NULL;
-	char err[256];
-	assert_int_equal(cw_http_start(&o, &h, err, sizeof(err)), 0);
+	struct cw_http *h = start_with(&s, NULL, false, 8, 30, 0);
 	struct attack a = { .port = port_of(h), .n = 16, .many_sources = many_sources };
 	assert_int_equal(pthread_create(&a.t, NULL, attack_loop, &a), 0);
 	usleep(1000 * 1000); /* the attack holds whatever it can get */
@@ -573,15 +568,9 @@ static void test_slowloris_many_addresses(void **state)
 static void test_header_deadline(void **state)
 {
 	(void)state;
-	static const char *listen[] = { "127.0.0.1:0" };
 	struct stub s = { .body_bytes = 64 };
-	struct cw_http_opts o = { .listen = listen, .nlisten = 1, .telemetry_path = "/metrics", .conn_limit = 8,
-				  .timeout_s = 2,
-				  .h = { .ctx = &s, .version = stub_version, .metrics = stub_metrics,
-					 .landing = stub_landing, .ready = stub_ready } };
-	struct cw_http *h = NULL;
-	char err[256], c;
-	assert_int_equal(cw_http_start(&o, &h, err, sizeof(err)), 0);
+	struct cw_http *h = start_with(&s, NULL, false, 8, 2, 0);
+	char c;
 	int fd = dial_from(port_of(h), "127.0.0.1", 0);
 	assert_true(fd >= 0);
 	send_all(fd, "GET /metrics HTTP/1.1\r\n");

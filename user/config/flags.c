@@ -124,7 +124,6 @@ int cw_config_resolve(const struct cw_config_flags *fl, struct cw_config *out, c
 {
 	struct cw_config cfg;
 	unsigned depth;
-	int rc = -1;
 
 	cw_config_defaults(&cfg);
 	cw_config_defaults(out);
@@ -143,12 +142,8 @@ int cw_config_resolve(const struct cw_config_flags *fl, struct cw_config *out, c
 			goto cleanup;
 	if (apply_overrides(fl, &cfg, err, errlen))
 		goto cleanup;
-	if (cw_config_validate(&cfg, err, errlen))
-		goto cleanup;
-	*out = cfg;
-	cw_config_defaults(&cfg);
-	rc = 0;
+	return cw_config_finish(&cfg, out, err, errlen);
 cleanup:
 	cw_config_free(&cfg);
-	return rc;
+	return -1;
 }

@@ -10,6 +10,10 @@
 #define CW_MAX_GROUPS_LIMIT 65536 /* largest max_groups accepted */
 #define CW_RATE_LIMIT_MAX 1e6
 
+/* Validates cfg and, when it is valid, moves it into out (cfg is left empty);
+ * cfg is freed either way. Returns 0 or -1 with the reason in err. */
+int cw_config_finish(struct cw_config *cfg, struct cw_config *out, char *err, size_t errlen);
+
 /* Writes "fmt..." into err (err may be NULL); always returns -1. */
 int cw_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

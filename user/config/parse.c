@@ -725,7 +725,6 @@ int cw_config_parse(const char *name, const char *buf, size_t len, struct cw_con
 		    char *err, size_t errlen)
 {
 	struct cw_config cfg;
-	int rc = -1;
 
 	cw_config_defaults(&cfg);
 	cw_config_defaults(out);
@@ -742,13 +741,20 @@ int cw_config_parse(const char *name, const char *buf, size_t len, struct cw_con
 		cw_errf(err, errlen, "%s: out of memory", name);
 		goto cleanup;
 	}
-	if (cw_config_validate(&cfg, err, errlen))
-		goto cleanup;
-	*out = cfg;
-	cw_config_defaults(&cfg);
-	rc = 0;
+	return cw_config_finish(&cfg, out, err, errlen);
 cleanup:
 	cw_config_free(&cfg);
+	return -1;
+}
+
+int cw_config_finish(struct cw_config *cfg, struct cw_config *out, char *err, size_t errlen)
+{
+	int rc = cw_config_validate(cfg, err, errlen);
+	if (rc == 0) {
+		*out = *cfg;
+		cw_config_defaults(cfg);
+	}
+	cw_config_free(cfg);
 	return rc;
 }
 

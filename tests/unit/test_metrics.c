@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "http/exposition.h"
 #include "http/gzip.h"
+#include "lib/utf8.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -81,7 +82,7 @@ static char *sanitize(const char *raw)
 {
 	struct cw_buf b = { 0 };
 	size_t len;
-	cw_label_sanitize(&b, raw);
+	cw_utf8_sanitize(&b, raw);
 	cw_buf_append(&b, "", 0);
 	return cw_buf_steal(&b, &len);
 }

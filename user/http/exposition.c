@@ -39,11 +39,6 @@ void cw_format_double(double v, char *buf, size_t len)
 	}
 }
 
-void cw_label_sanitize(struct cw_buf *out, const char *raw)
-{
-	cw_utf8_sanitize(out, raw);
-}
-
 void cw_escape_label(struct cw_buf *out, const char *s, size_t n)
 {
 	size_t start = 0;
@@ -131,7 +126,7 @@ static char *sanitized(const char *raw)
 {
 	struct cw_buf b = { 0 };
 	size_t len;
-	cw_label_sanitize(&b, raw ? raw : "");
+	cw_utf8_sanitize(&b, raw ? raw : "");
 	cw_buf_append(&b, "", 0);
 	return cw_buf_steal(&b, &len);
 }

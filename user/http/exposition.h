@@ -46,11 +46,6 @@ int cw_metrics_render(const struct cw_metrics_input *in, enum cw_expo_format fmt
 int cw_landing_render(const struct cw_metrics_input *in, const char *telemetry_path,
 		      struct cw_buf *out);
 
-/* Label-value form of raw bytes (a directory name): valid UTF-8 passes through,
- * every byte that is not part of valid UTF-8 and every backslash becomes "\xNN",
- * so the mapping is one-to-one and two names never share a series. Not yet
- * escaped for the exposition (see cw_escape_label). */
-void cw_label_sanitize(struct cw_buf *out, const char *raw);
 /* Exposition escaping of a label value: \\, \" and \n. */
 void cw_escape_label(struct cw_buf *out, const char *s, size_t n);
 

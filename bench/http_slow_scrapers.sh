@@ -37,8 +37,8 @@ run() {
 	root=$work/cache
 	rm -rf "$root"
 	mkdir -p "$root"
-	i=1 # n-1 groups plus the root's own series (dir=".")
-	while [ $i -lt "$n" ]; do mkdir "$root/g$i"; i=$((i + 1)); done
+	# n-1 groups plus the root's own series (dir=".")
+	[ "$n" -gt 1 ] && seq -f "$root/g%.0f" 1 $((n - 1)) | xargs mkdir
 	cat >"$work/cfg.yml" <<EOC
 poll_interval: 1s
 caches:

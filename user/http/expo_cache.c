@@ -1,4 +1,5 @@
 /* Rendered expositions shared by every scrape of one snapshot version, with a bound on how many live. */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include "http/expo_cache.h"
@@ -32,6 +33,9 @@ static void expo_free(struct cw_expo *e)
 	free(e->body);
 	free(e->gz);
 	free(e);
+	/* A render leaves many small frees (labels) in the arena of the HTTP
+	 * thread that made it; give those pages back too, once per render. */
+	malloc_trim(0);
 }
 
 /* Drops one reference; the caller holds the lock. True when the cache itself went too. */

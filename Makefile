@@ -81,7 +81,7 @@ $(BUILD)/cachewatch.skel.h: $(BUILD)/cachewatch.bpf.o
 $(BUILD)/user/%.o: user/%.c $(USER_HDRS) include/cachewatch.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/user/dataplane/loader.o: $(BUILD)/cachewatch.skel.h
 
@@ -101,7 +101,7 @@ $(BUILD)/libcachewatch.a: $(LIB_OBJS)
 
 $(BUILD)/cachewatch: $(MAIN_OBJ) $(BUILD)/libcachewatch.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) $(LDFLAGS_SAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcachewatch.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(BUILD)/tests
@@ -160,3 +160,52 @@ run: deps
 
 clean:
 	rm -rf $(BUILD) build-asan cachewatch
+
+# ---- install, package, image, deploy tests ---------------------------------
+# `make install PREFIX=/usr DESTDIR=...` is what debian/rules runs. The
+# configuration goes to $(SYSCONFDIR)/cachewatch and is never overwritten.
+SYSCONFDIR ?= /etc
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/cachewatch
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+UNITS_IN := $(wildcard deploy/systemd/*.in)
+UNITS := $(patsubst deploy/systemd/%.in,$(BUILD)/systemd/%,$(UNITS_IN)) \
+	$(filter-out $(UNITS_IN),$(wildcard deploy/systemd/*))
+INSTALL ?= install
+
+.PHONY: install units deb image test-deploy
+
+$(BUILD)/systemd/%: deploy/systemd/%.in FORCE
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+
+units: $(UNITS)
+
+install: $(BUILD)/cachewatch units
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSCONFDIR)/cachewatch
+	$(INSTALL) -m 0755 $(BUILD)/cachewatch $(DESTDIR)$(BINDIR)/cachewatch
+	$(INSTALL) -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
+	$(INSTALL) -m 0644 docs/man/cachewatch.1 $(DESTDIR)$(MANDIR)/man1/cachewatch.1
+	$(INSTALL) -m 0644 deploy/completion/cachewatch $(DESTDIR)$(BASHCOMPDIR)/cachewatch
+	$(INSTALL) -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 deploy/cachewatch.example.yml deploy/prometheus/cachewatch-rules.yml \
+		deploy/grafana/cachewatch.json $(DESTDIR)$(DOCDIR)/examples/
+	test -e $(DESTDIR)$(SYSCONFDIR)/cachewatch/cachewatch.yml || \
+		$(INSTALL) -m 0644 deploy/cachewatch.yml $(DESTDIR)$(SYSCONFDIR)/cachewatch/cachewatch.yml
+
+# The Debian package, built from a copy of the tree so dpkg-buildpackage's
+# output (it writes into the parent directory) lands in $(BUILD)/deb.
+deb:
+	sh deploy/build-deb.sh $(BUILD)/deb $(VERSION) $(REVISION)
+
+# The OCI image (docs/deploy.md): $(BUILD)/image/cachewatch-$(VERSION).oci.tar.
+image: $(BUILD)/cachewatch
+	sh deploy/image/build.sh $(BUILD)/cachewatch $(BUILD)/image $(VERSION)
+
+test-deploy: all
+	sh tests/run.sh deploy

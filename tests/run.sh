@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs cachewatch's test stages and prints one "N passed, N failed" line at the end.
-#   sh tests/run.sh all|static|unit|asan|integration|vm|fuzz
+#   sh tests/run.sh all|static|unit|asan|integration|vm|fuzz|deploy
 # Unit tests: build/tests/test_* (cmocka). Integration: every executable built from
 # tests/integration/*.c and every tests/integration/*.sh; each prints TAP
 # ("ok N - ..." / "not ok N - ..."). Integration and VM stages FAIL (never skip)
@@ -132,6 +132,41 @@ stage_fuzz() {
 	return $rc
 }
 
+# deploy: builds the Debian package and the OCI image, then runs every
+# tests/deploy/*.sh (package install, image, units, manifests, dashboard).
+stage_deploy() {
+	if [ "$(id -u)" -ne 0 ]; then
+		[ "${CI:-}" = true ] && { echo "FAIL: deploy tests need root" >&2; return 1; }
+		echo "SKIP: deploy tests (not root)" >&2
+		return 0
+	fi
+	out=$(mktemp)
+	rc=0
+	log "deploy: make deb image"
+	if ! make -s deb image >"$out" 2>&1; then
+		cat "$out"
+		echo "not ok - make deb image" | tee "$out"
+		echo "0 1" >>"$results"
+		rm -f "$out"
+		return 1
+	fi
+	for src in tests/deploy/*.sh; do
+		name=$(basename "$src")
+		log "deploy: $name"
+		CW_BUILD="$BUILD" CW_BIN="$BUILD/cachewatch" CW_TESTS="$BUILD/tests" \
+			timeout 900 sh "$src" >"$out" 2>&1 || rc=1
+		cat "$out"
+		count_tap "$out"
+		if [ "$(grep -c '^ok \|^not ok ' "$out")" -eq 0 ]; then
+			echo "not ok - $name produced no test results" | tee -a "$out"
+			echo "0 1" >>"$results"
+			rc=1
+		fi
+	done
+	rm -f "$out"
+	return $rc
+}
+
 run_stage() {
 	"stage_$1" || failed_stages="$failed_stages $1"
 }
@@ -140,10 +175,10 @@ what=${1:-all}
 case "$what" in
 all)
 	make -s tests-bin || exit 1
-	for s in static unit integration asan vm fuzz; do run_stage $s; done
+	for s in static unit integration asan vm fuzz deploy; do run_stage $s; done
 	;;
-static | unit | integration | asan | vm | fuzz) run_stage "$what" ;;
-*) echo "usage: tests/run.sh all|static|unit|asan|integration|vm|fuzz" >&2; exit 2 ;;
+static | unit | integration | asan | vm | fuzz | deploy) run_stage "$what" ;;
+*) echo "usage: tests/run.sh all|static|unit|asan|integration|vm|fuzz|deploy" >&2; exit 2 ;;
 esac
 
 totals=$(awk '{p+=$1; f+=$2} END {printf "%d %d", p, f}' "$results")

@@ -62,7 +62,7 @@ fi
 case "$seen" in *503*) ok "/-/ready answered 503 before BPF was attached and polled" ;;
 *) ok "/-/ready never seen before attach (attach faster than the first probe)" ;; esac
 grep -q 'msg=listening' "$T/agent.log" && ok "listen address logged" || not_ok "listen address logged"
-grep -q 'msg="watching cache" cache=t' "$T/agent.log" && ok "watched cache logged" || not_ok "watched cache logged"
+grep -q 'msg="watching caches" count=1 caches=t ' "$T/agent.log" && ok "watched cache logged" || not_ok "watched cache logged"
 
 # ---- exact values -------------------------------------------------------------
 

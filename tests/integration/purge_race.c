@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "lib/log.h"
 #include "purge/purge.h"
 #include "tap.h"
@@ -71,13 +73,51 @@ static void reset(void)
 	mk("outside/dir/b", "outside b");
 }
 
-enum attack { SWAP_SYMLINK, SWAP_HARDLINK, SWAP_DIR, TOUCH, SWAP_PARENT, STOP };
+enum attack { SWAP_SYMLINK, SWAP_HARDLINK, SWAP_DIR, TOUCH, SWAP_PARENT, STOP, SWAP_ANCESTOR, ADD_FILES };
+
+#define ATTACKER_UID 65534 /* nobody: the attack runs unprivileged */
+#define ADDED_FILES 450
 
 struct hook_ctx {
 	enum attack a;
 	int calls;
 	atomic_bool *stop;
 };
+
+/* The issue's attack, by an unprivileged user who owns u/: u/.cache, an
+ * ancestor of the root u/.cache/c, becomes a symlink to a root-owned decoy. */
+static void swap_ancestor(void)
+{
+	char a[PATH_MAX], b[PATH_MAX], decoy[PATH_MAX];
+	path(a, "u/.cache");
+	path(b, "u/.cache.old");
+	path(decoy, "decoy");
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(ATTACKER_UID) != 0 || setuid(ATTACKER_UID) != 0)
+			_exit(2);
+		_exit(rename(a, b) == 0 && symlink(decoy, a) == 0 ? 0 : 1);
+	}
+	int st = -1;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		printf("# the attacker could not swap u/.cache (status %d)\n", st);
+}
+
+/* Someone else fills the cache while the purge runs (new, young files), in
+ * c/z0 and c/z1: one was walked before the victims' directory, one after. */
+static void add_files(void)
+{
+	char dir[PATH_MAX], f[PATH_MAX + 16];
+	for (int d = 0; d < 2; d++) {
+		path(dir, d ? "c/z1" : "c/z0");
+		for (int i = 0; i < ADDED_FILES; i++) {
+			snprintf(f, sizeof(f), "%s/n%03d", dir, i);
+			FILE *fp = fopen(f, "w");
+			if (fp)
+				fclose(fp);
+		}
+	}
+}
 
 static void hook(void *ctx, int dirfd, const char *name, const char *relpath)
 {
@@ -116,6 +156,12 @@ static void hook(void *ctx, int dirfd, const char *name, const char *relpath)
 		break;
 	case STOP:
 		atomic_store(h->stop, true);
+		break;
+	case SWAP_ANCESTOR:
+		swap_ancestor();
+		break;
+	case ADD_FILES:
+		add_files();
 		break;
 	}
 }
@@ -247,6 +293,90 @@ static void test_stop(struct cw_purge_policy *pol)
 	ok(rep.stopped && deleted(&rep) <= 1, "stop flag: the run ends at once");
 }
 
+static void chown_tree(const char *rel)
+{
+	char p[PATH_MAX], cmd[PATH_MAX + 64];
+	path(p, rel);
+	snprintf(cmd, sizeof(cmd), "chown -R %d:%d '%s'", ATTACKER_UID, ATTACKER_UID, p);
+	if (system(cmd) != 0)
+		exit(1);
+}
+
+/* The ancestor swap racing a running purge: the run stays on the directory it
+ * validated (now u/.cache.old/c), the decoy is untouched, and the next run,
+ * given the identity the first one validated, refuses the path. */
+static void test_swap_ancestor(struct cw_purge_policy *pol)
+{
+	struct cw_purge_report rep;
+	char root[PATH_MAX], err[512];
+	reset();
+	chmod(T, 0755);
+	mk("u/.cache/c/v1", "victim 1");
+	mk("u/.cache/c/v2", "victim 2");
+	mk("u/.cache/c/v3", "victim 3");
+	chown_tree("u");
+	mk("decoy/c/v1", "decoy 1");
+	mk("decoy/c/v2", "decoy 2");
+	mk("decoy/c/v3", "decoy 3");
+	atomic_bool stop = false;
+	struct hook_ctx h = { .a = SWAP_ANCESTOR, .stop = &stop };
+	path(root, "u/.cache/c");
+	struct cw_purge_opts o = { .name = "anc", .path = root, .policy = pol, .stop = &stop,
+				   .before_unlink = hook, .hook_ctx = &h };
+	int rc = cw_purge_run(&o, &rep, err, sizeof(err));
+	ok(rc == 0 && is_link("u/.cache"), "ancestor swap during a purge: the purge ran, the attacker swapped u/.cache");
+	ok(has("decoy/c/v1", "decoy 1") && has("decoy/c/v2", "decoy 2") && has("decoy/c/v3", "decoy 3"),
+	   "ancestor swap during a purge: the root-owned decoy is intact");
+	ok(deleted(&rep) == 3 && !has("u/.cache.old/c/v1", "victim") && !has("u/.cache.old/c/v2", "victim") &&
+	   !has("u/.cache.old/c/v3", "victim"), "ancestor swap during a purge: every victim went, in the validated directory");
+	struct cw_root_id validated = rep.root_id;
+	o.validated = &validated;
+	o.before_unlink = NULL;
+	rc = cw_purge_run(&o, &rep, err, sizeof(err));
+	ok(rc == -2 && strstr(err, "is a symlink"), "ancestor swap: the next run refuses the path");
+	ok(has("decoy/c/v1", "decoy 1") && has("decoy/c/v2", "decoy 2") && has("decoy/c/v3", "decoy 3"),
+	   "ancestor swap: the decoy is still intact after the next run");
+	chmod(T, 0700);
+}
+
+/* The tree changes during the run: the summary tells what the last walk saw
+ * (450 files added by someone else remain), not "before minus deleted".
+ * On tmpfs a directory lists in creation order or its reverse: of c/z0
+ * (made before c/a, the victims' directory) and c/z1 (made after), one is
+ * walked after c/a, and both get new files when the first victim goes. */
+static void test_summary_observed(struct cw_purge_policy *pol)
+{
+	char saved[sizeof(T)], mnt[sizeof(T)];
+	struct cw_purge_report rep;
+	memcpy(saved, T, sizeof(T));
+	snprintf(mnt, sizeof(mnt), "%.200s/tmpfs", T);
+	mkdir(mnt, 0700);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=16m") != 0) {
+		ok(0, "changed tree: mount a tmpfs");
+		return;
+	}
+	snprintf(T, sizeof(T), "%s", mnt);
+	reset();
+	char z[PATH_MAX];
+	path(z, "c");
+	mkdir(z, 0755);
+	path(z, "c/z0");
+	mkdir(z, 0755);
+	for (int i = 0; i < ADDED_FILES; i++) {
+		char rel[64];
+		snprintf(rel, sizeof(rel), "c/a/f%03d", i);
+		mk(rel, "old");
+	}
+	path(z, "c/z1");
+	mkdir(z, 0755);
+	run(ADD_FILES, pol, &rep);
+	tap_eq(deleted(&rep), ADDED_FILES, "changed tree: the %d old files were deleted", ADDED_FILES);
+	tap_eq(rep.files_before, ADDED_FILES, "changed tree: before counts what pass 1 saw");
+	tap_eq(rep.files_after, ADDED_FILES, "changed tree: after counts the files the last walk saw (%d added)", ADDED_FILES);
+	memcpy(T, saved, sizeof(T));
+	umount2(mnt, MNT_DETACH);
+}
+
 int main(void)
 {
 	cw_log_setup(CW_LOG_ERROR, CW_LOG_LOGFMT);
@@ -265,6 +395,8 @@ int main(void)
 	test_swap_parent(&pol);
 	test_rounds();
 	test_stop(&pol);
+	test_swap_ancestor(&pol);
+	test_summary_observed(&pol);
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T);
 	if (system(cmd) != 0)

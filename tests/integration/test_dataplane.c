@@ -529,6 +529,321 @@ static void test_rearm(struct ctx *c)
 	cw_snapshot_put(s);
 }
 
+/* ---- roots changing between two polls, long group paths (data plane side of
+ * the hardening issue) ---- */
+
+/* Writes n files name0.. of 1000+i bytes into dir; returns the bytes written. */
+static uint64_t make_files(const char *dir, const char *name, int n)
+{
+	char f[PATH_MAX];
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++) {
+		fmt(f, sizeof(f), "%s/%s%d", dir, name, i);
+		write_bytes(f, 1000 + (size_t)i);
+		sum += 1000 + (uint64_t)i;
+	}
+	return sum;
+}
+
+static void unlink_files(const char *dir, const char *name, int from, int to)
+{
+	char f[PATH_MAX];
+
+	for (int i = from; i < to; i++) {
+		fmt(f, sizeof(f), "%s/%s%d", dir, name, i);
+		if (unlink(f))
+			die(f);
+	}
+}
+
+/* Runs a shell command made of fmtstr with every %s replaced by path a. */
+static void sh(const char *fmtstr, const char *a)
+{
+	char cmd[5 * PATH_MAX];
+
+	fmt(cmd, sizeof(cmd), fmtstr, a, a, a, a);
+	if (system(cmd))
+		tap_diag("'%s' failed", cmd);
+}
+
+/* Captures what the agent logs (stderr) between log_begin and log_end into buf. */
+struct logcap {
+	int saved, fd;
+};
+
+static struct logcap log_begin(struct ctx *c)
+{
+	char path[PATH_MAX];
+	struct logcap l;
+
+	pathf(path, c, "captured.log");
+	l.fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	l.saved = dup(2);
+	if (l.fd < 0 || l.saved < 0)
+		die("capture the log");
+	fflush(stderr);
+	dup2(l.fd, 2);
+	return l;
+}
+
+static void log_end(struct logcap l, char *buf, size_t len)
+{
+	fflush(stderr);
+	dup2(l.saved, 2);
+	close(l.saved);
+	ssize_t n = pread(l.fd, buf, len - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	close(l.fd);
+	fputs(buf, stderr); /* still shown with the test's output */
+}
+
+static uint64_t field_of(struct cw_snapshot *s, const char *cache, const char *dir, int which)
+{
+	const struct cw_dir_snap *d = find(s, cache, dir);
+
+	if (!d)
+		return UINT64_MAX;
+	return which == 0 ? d->write_bytes : which == 1 ? d->unlinks : d->unlinked_bytes;
+}
+
+/* Every write and unlink counted before a root is replaced, deleted or created
+ * late is still counted after the poll that notices it: 50 unlinks and a
+ * `rm -rf root; mkdir root` between two polls lose nothing. */
+static void test_root_changes_keep_counts(struct ctx *c)
+{
+	char root[PATH_MAX], late[PATH_MAX];
+	struct cw_cache_config cc[2];
+
+	pathf(root, c, "kc");
+	pathf(late, c, "kc-late");
+	mkdirs(root);
+	cache(&cc[0], "kc", root, 0, 64);
+	cache(&cc[1], "kc-late", late, 0, 64);
+	apply(c, cc, 2);
+
+	/* replaced: 60 files, then 50 unlinks, rm -rf (10 more) and a new directory
+	 * before the next poll. The new one is made first so it cannot get the
+	 * old inode number back (then nothing would look replaced). */
+	uint64_t written = make_files(root, "f", 60);
+	cw_snapshot_put(poll_now(c));
+	unlink_files(root, "f", 0, 50);
+	sh("mkdir '%s.new' && rm -rf '%s' && mv '%s.new' '%s'", root);
+	struct cw_snapshot *s = poll_now(c);
+	tap_eq(field_of(s, "kc", ".", 1), 60, "root replaced between two polls: its 50 unlinks and rm -rf's 10 are all counted");
+	/* the work directory's file system: every backend sees unlinked bytes (test_unlinks) */
+	tap_eq(field_of(s, "kc", ".", 2), written, "root replaced between two polls: the bytes those unlinks freed are counted");
+	tap_eq(field_of(s, "kc", ".", 0), written, "root replaced between two polls: the bytes written before are kept");
+	tap_ok(armed(s, "kc") == 1, "the replaced root is armed on its new directory");
+	cw_snapshot_put(s);
+
+	/* the new directory continues the same counters */
+	uint64_t more = make_files(root, "g", 5);
+	s = poll_now(c);
+	tap_eq(field_of(s, "kc", ".", 0), written + more, "writes into the new directory continue the counter");
+	cw_snapshot_put(s);
+
+	/* deleted: 5 unlinks and the root gone before the next poll */
+	unlink_files(root, "g", 0, 5);
+	sh("rm -rf '%s'", root);
+	s = poll_now(c);
+	tap_eq(field_of(s, "kc", ".", 1), 65, "root deleted between two polls: its last 5 unlinks are counted");
+	tap_eq(field_of(s, "kc", ".", 2), written + more, "root deleted between two polls: their bytes are counted");
+	tap_ok(armed(s, "kc") == 0, "the deleted root is reported not armed");
+	cw_snapshot_put(s);
+
+	/* created late, then written, emptied and replaced before the next poll */
+	mkdirs(late);
+	cw_snapshot_put(poll_now(c));
+	uint64_t lw = make_files(late, "h", 20);
+	unlink_files(late, "h", 0, 20);
+	sh("rm -rf '%s' && mkdir '%s'", late);
+	s = poll_now(c);
+	tap_eq(field_of(s, "kc-late", ".", 0), lw, "late root: writes before its replacement are counted, none lost");
+	tap_eq(field_of(s, "kc-late", ".", 1), 20, "late root: its 20 unlinks are counted");
+	cw_snapshot_put(s);
+	uint64_t lw2 = make_files(late, "i", 1);
+	s = poll_now(c);
+	tap_eq(field_of(s, "kc-late", ".", 0), lw + lw2, "late root: the replacement is armed and counted from the next poll");
+	cw_snapshot_put(s);
+}
+
+/* A root whose ancestor is swapped for a symlink to another tree is not
+ * re-armed there: writes in the symlink's target are not counted, and the log
+ * says why. The real directory coming back at the path is armed again. */
+static void test_symlinked_ancestor(struct ctx *c)
+{
+	char anc[PATH_MAX], old[PATH_MAX], root[PATH_MAX], elsewhere[PATH_MAX], f[PATH_MAX];
+	char log[8192];
+	struct cw_cache_config cc[1];
+
+	pathf(anc, c, "anc");
+	pathf(old, c, "anc.old");
+	pathf(elsewhere, c, "elsewhere");
+	fmt(root, sizeof(root), "%s/root", anc);
+	mkdirs(root);
+	fmt(f, sizeof(f), "%s/root", elsewhere);
+	mkdirs(f);
+	cache(&cc[0], "sym", root, 0, 64);
+	apply(c, cc, 1);
+	fmt(f, sizeof(f), "%s/a", root);
+	write_bytes(f, 100);
+	cw_snapshot_put(poll_now(c));
+
+	if (rename(anc, old) || symlink("elsewhere", anc))
+		die("swap the ancestor for a symlink");
+	struct logcap lc = log_begin(c);
+	struct cw_snapshot *s = poll_now(c);
+	log_end(lc, log, sizeof(log));
+	tap_ok(armed(s, "sym") == 0, "an ancestor swapped for a symlink: the root is not re-armed through it");
+	tap_ok(strstr(log, "cache=sym") && strstr(log, "is a symlink"),
+	       "the log says the root was refused because an ancestor is a symlink");
+	if (!strstr(log, "is a symlink"))
+		tap_diag("log: %s", log);
+	cw_snapshot_put(s);
+	fmt(f, sizeof(f), "%s/b", root); /* through the symlink: elsewhere/root/b */
+	write_bytes(f, 77);
+	fmt(f, sizeof(f), "%s/root/c", old); /* the old directory is no longer at the path */
+	write_bytes(f, 9);
+	s = poll_now(c);
+	tap_eq(field_of(s, "sym", ".", 0), 100, "writes in the symlink's target (and in the moved-away root) are not counted");
+	cw_snapshot_put(s);
+
+	if (unlink(anc) || rename(old, anc))
+		die("restore the ancestor");
+	cw_snapshot_put(poll_now(c));
+	fmt(f, sizeof(f), "%s/d", root);
+	write_bytes(f, 5);
+	s = poll_now(c);
+	tap_ok(armed(s, "sym") == 1 && field_of(s, "sym", ".", 0) == 105,
+	       "the real directory back at the path is armed again and its counter continues");
+	cw_snapshot_put(s);
+}
+
+/* A root whose ancestor another user owns could be swapped by that user: it is
+ * not armed, and the log names the ancestor. */
+static void test_untrusted_ancestor(struct ctx *c)
+{
+	char anc[PATH_MAX], root[PATH_MAX], f[PATH_MAX], log[8192];
+	struct cw_cache_config cc[1];
+
+	pathf(anc, c, "theirs");
+	fmt(root, sizeof(root), "%s/root", anc);
+	mkdirs(root);
+	if (chown(anc, 65534, 65534))
+		die("chown");
+	cache(&cc[0], "untrusted", root, 0, 64);
+	struct logcap lc = log_begin(c);
+	apply(c, cc, 1);
+	fmt(f, sizeof(f), "%s/a", root);
+	write_bytes(f, 10);
+	struct cw_snapshot *s = poll_now(c);
+	log_end(lc, log, sizeof(log));
+	tap_ok(armed(s, "untrusted") == 0 && field_of(s, "untrusted", ".", 0) == UINT64_MAX,
+	       "a root below a directory another user owns is not armed, nothing counted");
+	tap_ok(strstr(log, "owned by uid 65534") != NULL, "the log names the ancestor's owner");
+	cw_snapshot_put(s);
+}
+
+/* Group paths longer than the BPF side's 255-byte names keep their series while
+ * the directory exists, and go when it is deleted. */
+static void test_long_group_names(struct ctx *c)
+{
+	char root[PATH_MAX], a[201], b[201], d[PATH_MAX], f[PATH_MAX], label[CW_GROUP_NAME_MAX];
+	struct cw_cache_config cc[1];
+
+	memset(a, 'a', 200);
+	memset(b, 'b', 200);
+	a[200] = b[200] = 0;
+	pathf(root, c, "lg");
+	fmt(d, sizeof(d), "%s/%s/%s", root, a, b);
+	mkdirs(d);
+	fmt(f, sizeof(f), "%s/s/t", root);
+	mkdirs(f);
+	/* the label: "a.../b...", cut at 255 bytes as the BPF side does */
+	memcpy(label, a, 200);
+	label[200] = '/';
+	memcpy(label + 201, b, sizeof(label) - 202);
+	label[sizeof(label) - 1] = 0;
+	cache(&cc[0], "lg", root, 2, 64);
+	apply(c, cc, 1);
+	fmt(f, sizeof(f), "%s/f", d);
+	write_bytes(f, 123);
+	fmt(f, sizeof(f), "%s/s/t/f", root);
+	write_bytes(f, 7);
+	struct cw_snapshot *s = poll_now(c);
+	tap_eq(field_of(s, "lg", label, 0), 123, "a 401-byte group path has a series (label cut at 255 bytes)");
+	cw_snapshot_put(s);
+	/* twice the stale TTL (1 s here) with the directory still there */
+	for (int i = 0; i < 3; i++) {
+		usleep(1100 * 1000);
+		cw_snapshot_put(poll_now(c));
+	}
+	fmt(f, sizeof(f), "%s/g", d);
+	write_bytes(f, 10);
+	s = poll_now(c);
+	const struct cw_dir_snap *ds = find(s, "lg", label);
+	tap_ok(ds && ds->write_bytes == 133 && !ds->gone,
+	       "past the stale TTL the long group is still there and continues (123 + 10), not restarted");
+	if (ds && ds->write_bytes != 133)
+		tap_diag("got %llu", (unsigned long long)ds->write_bytes);
+	cw_snapshot_put(s);
+
+	fmt(f, sizeof(f), "%s/%s", root, a);
+	sh("rm -rf '%s'", f);
+	fmt(f, sizeof(f), "%s/s", root);
+	sh("rm -rf '%s'", f);
+	for (int i = 0; i < 3; i++) {
+		usleep(1100 * 1000);
+		cw_snapshot_put(poll_now(c));
+	}
+	s = poll_now(c);
+	tap_ok(!find(s, "lg", label) && !find(s, "lg", "s/t"),
+	       "deleted group directories, long and short, go after the stale TTL");
+	const struct cw_cache_snap *cs = cache_snap(s, "lg");
+	tap_eq(cs ? cs->written_bytes : 0, 140, "the cache's written_bytes keeps what forgotten groups wrote");
+	cw_snapshot_put(s);
+}
+
+/* Consecutive snapshots of an unchanged cache share its dirs; any change (a
+ * write, a new group, a group marked gone) gives the next snapshot new ones. */
+static void test_snapshot_sharing(struct ctx *c)
+{
+	char root[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[1];
+
+	pathf(root, c, "shr");
+	fmt(f, sizeof(f), "%s/a", root);
+	mkdirs(f);
+	fmt(f, sizeof(f), "%s/b", root);
+	mkdirs(f);
+	cache(&cc[0], "shr", root, 1, 64);
+	apply(c, cc, 1);
+	fmt(f, sizeof(f), "%s/a/x", root);
+	write_bytes(f, 11);
+	struct cw_snapshot *s1 = poll_now(c), *s2 = poll_now(c);
+	const struct cw_cache_snap *c1 = cache_snap(s1, "shr"), *c2 = cache_snap(s2, "shr");
+	tap_ok(c1 && c2 && c1->dirs == c2->dirs && s1 != s2,
+	       "two snapshots with nothing written in between share the cache's dirs");
+	fmt(f, sizeof(f), "%s/a/y", root);
+	write_bytes(f, 5);
+	struct cw_snapshot *s3 = poll_now(c);
+	const struct cw_cache_snap *c3 = cache_snap(s3, "shr");
+	tap_ok(c3 && c3->dirs != c2->dirs && field_of(s3, "shr", "a", 0) == 16 && field_of(s2, "shr", "a", 0) == 11,
+	       "a write gives the next snapshot new dirs (16 bytes), the older one keeps its 11");
+	cw_snapshot_put(s1);
+	cw_snapshot_put(s2);
+	fmt(f, sizeof(f), "%s/a", root);
+	sh("rm -rf '%s'", f);
+	usleep(1100 * 1000); /* the directory check runs at most once a second here */
+	struct cw_snapshot *s4 = poll_now(c);
+	const struct cw_dir_snap *a = find(s4, "shr", "a"), *before = find(s3, "shr", "a");
+	tap_ok(a && a->gone && a->write_bytes == 16 && before && !before->gone,
+	       "a group marked gone shows in the next snapshot, not in the one before");
+	cw_snapshot_put(s3);
+	cw_snapshot_put(s4);
+}
+
 #define MAX_IDS 1024
 
 static int is_ours(const char *name)
@@ -702,6 +1017,11 @@ int main(int argc, char **argv)
 	test_unlinks(&c, "r1", r1, 1);
 	test_reapply(&c);
 	test_rearm(&c);
+	test_root_changes_keep_counts(&c);
+	test_symlinked_ancestor(&c);
+	test_untrusted_ancestor(&c);
+	test_long_group_names(&c);
+	test_snapshot_sharing(&c);
 	test_groups(&c);
 	test_inode_collision(&c);
 

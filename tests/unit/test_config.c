@@ -810,12 +810,13 @@ static void test_path_helpers(void **state)
 	assert_string_equal(canon, want);
 	assert_int_equal(cw_path_canonical("relative", canon), -1);
 
-	assert_null(cw_path_danger("/var/cache/apt/archives", "/var/cache/apt/archives"));
-	assert_non_null(cw_path_danger("/home/alice", "/home/alice"));
-	assert_null(cw_path_danger("/home/alice/.cache/go-build", "/home/alice/.cache/go-build"));
-	assert_non_null(cw_path_danger("/srv", "/srv"));
+	char why[160];
+	assert_null(cw_path_danger("/var/cache/apt/archives", "/var/cache/apt/archives", why, sizeof(why)));
+	assert_non_null(cw_path_danger("/home/alice", "/home/alice", why, sizeof(why)));
+	assert_null(cw_path_danger("/home/alice/.cache/go-build", "/home/alice/.cache/go-build", why, sizeof(why)));
+	assert_non_null(cw_path_danger("/srv", "/srv", why, sizeof(why)));
 	/* A symlink to a dangerous place is caught through its canonical form. */
-	assert_non_null(cw_path_danger("/data/cache", "/usr"));
+	assert_non_null(cw_path_danger("/data/cache", "/usr", why, sizeof(why)));
 
 	assert_null(cw_name_problem("gocache"));
 	assert_non_null(cw_name_problem("é"));

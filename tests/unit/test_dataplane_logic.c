@@ -76,24 +76,44 @@ static void hist_quantiles(void **state)
 	assert_true(cw_hist_cumulative(&h, CW_HIST_SLOTS - 1) == 100);
 }
 
-static void percpu_sum(void **state)
+/* The keys userspace derives for group directories must be the BPF side's:
+ * FNV-1a of the components joined by '/', cut at CW_GROUP_NAME_MAX - 1 bytes. */
+static void group_keys(void **state)
 {
-	struct cw_stats cpus[3], sum;
+	char name[CW_GROUP_NAME_MAX], a[201], b[201], want[512];
+	size_t len = 0;
 
 	(void)state;
-	memset(cpus, 0, sizeof(cpus));
-	for (int c = 0; c < 3; c++) {
-		cpus[c].write_bytes = 100u * (unsigned)(c + 1);
-		cpus[c].writes = 1;
-		cpus[c].lat_slots[CW_HIST_SLOTS - 1] = 2;
-		cpus[c].unlinked_bytes = 7;
-	}
-	cw_stats_sum(cpus, 3, sizeof(struct cw_stats), &sum);
-	assert_true(sum.write_bytes == 600);
-	assert_true(sum.writes == 3);
-	assert_true(sum.lat_slots[CW_HIST_SLOTS - 1] == 6);
-	assert_true(sum.unlinked_bytes == 21);
-	assert_true(sum.unlinks == 0);
+	assert_true(cw_group_key_append(name, &len, "p0", 2) == cw_fnv1a("p0", 2));
+	assert_true(cw_group_key_append(name, &len, "sub", 3) == cw_fnv1a("p0/sub", 6));
+	assert_int_equal(len, 6);
+	/* siblings restart from the parent's length */
+	len = 2;
+	assert_true(cw_group_key_append(name, &len, "x", 1) == cw_fnv1a("p0/x", 4));
+
+	/* 200 + 1 + 200 bytes: the key is that of the first 255 */
+	memset(a, 'a', 200);
+	memset(b, 'b', 200);
+	a[200] = b[200] = 0;
+	snprintf(want, sizeof(want), "%s/%s", a, b);
+	len = 0;
+	cw_group_key_append(name, &len, a, 200);
+	uint64_t k = cw_group_key_append(name, &len, b, 200);
+	assert_int_equal(len, CW_GROUP_NAME_MAX - 1);
+	assert_true(k == cw_fnv1a(want, CW_GROUP_NAME_MAX - 1));
+	assert_true(k != cw_fnv1a(want, strlen(want)));
+	/* deeper components add nothing once the limit is reached */
+	assert_true(cw_group_key_append(name, &len, "c", 1) == k);
+	/* a cut right after a separator keeps the separator, as the BPF side does */
+	memset(a, 'a', 200);
+	a[200] = 0;
+	len = 0;
+	cw_group_key_append(name, &len, a, 200);
+	cw_group_key_append(name, &len, b, 53);      /* 254 bytes */
+	k = cw_group_key_append(name, &len, "z", 1); /* + '/' = 255 */
+	assert_int_equal(len, 255);
+	assert_true(name[254] == '/');
+	assert_true(k == cw_fnv1a(name, 255));
 }
 
 static void monotonic_counters(void **state)
@@ -145,7 +165,7 @@ int main(void)
 		cmocka_unit_test(fnv_matches_bpf_constants),
 		cmocka_unit_test(hist_slots),
 		cmocka_unit_test(hist_quantiles),
-		cmocka_unit_test(percpu_sum),
+		cmocka_unit_test(group_keys),
 		cmocka_unit_test(monotonic_counters),
 		cmocka_unit_test(backend_names),
 	};

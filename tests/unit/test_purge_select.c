@@ -202,7 +202,7 @@ static void test_goals(void **state)
 	assert_int_equal(g.size_bytes, 101);
 	p.min_free = 50;
 	cw_purge_compute_goals(&p, 0, 0, 100, 1000, &g);
-	assert_int_equal(g.free_bytes, 401);
+	assert_int_equal(g.free_bytes, 400);
 	p.low_watermark = 95; /* above high: treated as high */
 	cw_purge_compute_goals(&p, 1000, 0, 1000, 1000, &g);
 	assert_int_equal(g.size_bytes, 100);
@@ -322,6 +322,61 @@ static void test_oldest_first_in_boundary_bucket(void **state)
 	EXPECT(&p, items, "z x y");
 }
 
+/* One predicate decides both "should a purge start?" (the scheduler, on
+ * estimates) and "what must go?" (the selector, on the scan): the first
+ * unmet goal. Boundaries: exactly at a watermark or at min_free nothing is
+ * asked; one unit over, something is. */
+struct predicate_case {
+	uint64_t max_size, max_files;
+	double min_free;
+	uint64_t size, files, fs_free, fs_total;
+	enum cw_purge_reason want;
+	uint64_t want_amount; /* of the goal named by want */
+};
+
+static void test_one_predicate(void **state)
+{
+	(void)state;
+	static const struct predicate_case cases[] = {
+		{ 1000, 0, 0, 900, 0, 0, 0, CW_PURGE_REASON_MAX, 0 },          /* at 90%: nothing */
+		{ 1000, 0, 0, 901, 0, 0, 0, CW_PURGE_SIZE, 101 },              /* over: down to 80% */
+		{ 0, 100, 0, 0, 90, 0, 0, CW_PURGE_REASON_MAX, 0 },            /* files at 90% */
+		{ 0, 100, 0, 0, 91, 0, 0, CW_PURGE_FILES, 11 },                /* max_files starts a purge too */
+		{ 0, 0, 10, 0, 0, 100, 1000, CW_PURGE_REASON_MAX, 0 },         /* exactly 10% free */
+		{ 0, 0, 10, 0, 0, 99, 1000, CW_PURGE_FREE_SPACE, 1 },          /* one byte short */
+		{ 0, 0, 10, 0, 0, 333, 3333, CW_PURGE_FREE_SPACE, 1 },         /* 333.3 rounds up to 334 */
+		{ 1000, 100, 10, 950, 95, 0, 1000, CW_PURGE_SIZE, 150 },       /* size first */
+		{ 0, 100, 10, 0, 95, 0, 1000, CW_PURGE_FREE_SPACE, 100 },      /* then free space */
+		{ 0, 0, 0, 1u << 30, 1u << 30, 0, 1000, CW_PURGE_REASON_MAX, 0 }, /* no limit, no purge */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct predicate_case *c = &cases[i];
+		struct cw_purge_policy p = policy();
+		struct cw_purge_goals g;
+		p.max_size = c->max_size;
+		p.max_files = c->max_files;
+		p.min_free = c->min_free;
+		cw_purge_compute_goals(&p, c->size, c->files, c->fs_free, c->fs_total, &g);
+		enum cw_purge_reason r = cw_purge_goals_reason(&g);
+		if (r != c->want)
+			fail_msg("case %zu: reason %d, want %d", i, r, c->want);
+		uint64_t amount = r == CW_PURGE_SIZE ? g.size_bytes : r == CW_PURGE_FILES ? g.files
+				  : r == CW_PURGE_FREE_SPACE ? g.free_bytes : 0;
+		if (amount != c->want_amount)
+			fail_msg("case %zu: amount %llu, want %llu", i, (unsigned long long)amount,
+				 (unsigned long long)c->want_amount);
+		/* the selector plans from the very same goals */
+		struct cw_selector *s = cw_selector_new(&p, 1000000000000000000LL, 0);
+		assert_non_null(s);
+		struct cw_selector_totals t;
+		cw_selector_plan(s, c->fs_free, c->fs_total);
+		cw_selector_totals(s, &t);
+		assert_int_equal(t.goals.free_bytes, g.free_bytes); /* same fs figures, same goal */
+		assert_int_equal(cw_selector_goal_left(s), cw_purge_goals_reason(&t.goals) != CW_PURGE_REASON_MAX);
+		cw_selector_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_max_files),
 		cmocka_unit_test(test_min_free),
 		cmocka_unit_test(test_goals),
+		cmocka_unit_test(test_one_predicate),
 		cmocka_unit_test(test_timestamp_modes),
 		cmocka_unit_test(test_timestamp_mode_changes_victims),
 		cmocka_unit_test(test_buckets),

@@ -19,9 +19,12 @@ static struct cw_snapshot *make(uint64_t version)
 	s->caches = calloc(1, sizeof(*s->caches));
 	s->caches[0].name = strdup("c");
 	s->caches[0].path = strdup("/c");
+	char *names;
 	s->caches[0].ndirs = 1;
-	s->caches[0].dirs = calloc(1, sizeof(struct cw_dir_snap));
-	s->caches[0].dirs[0].dir = strdup(".");
+	s->caches[0].block = cw_dir_block_new(1, 2, &s->caches[0].dirs, &names);
+	memset(s->caches[0].dirs, 0, sizeof(struct cw_dir_snap));
+	strcpy(names, ".");
+	s->caches[0].dirs[0].dir = names;
 	/* invariant readers check: write_bytes == 10 * version and writes == version */
 	s->caches[0].dirs[0].write_bytes = 10 * version;
 	s->caches[0].dirs[0].writes = version;
@@ -88,6 +91,25 @@ static void concurrent_readers_never_see_torn(void **state)
 	cw_snapbox_free(r.box);
 }
 
+/* Snapshots of an unchanged cache share its dirs: each snapshot holds a
+ * reference, so freeing one leaves the other intact (ASan would flag it). */
+static void shared_dirs_outlive_one_snapshot(void **state)
+{
+	struct cw_snapshot *a = make(1), *b = calloc(1, sizeof(*b));
+
+	(void)state;
+	*b = *a;
+	b->caches = calloc(1, sizeof(*b->caches));
+	b->caches[0] = a->caches[0];
+	b->caches[0].name = strdup("c");
+	b->caches[0].path = strdup("/c");
+	b->caches[0].block = cw_dir_block_get(a->caches[0].block);
+	cw_snapshot_free(a);
+	assert_string_equal(b->caches[0].dirs[0].dir, ".");
+	assert_true(b->caches[0].dirs[0].write_bytes == 10);
+	cw_snapshot_free(b);
+}
+
 static void drop_names_are_labels(void **state)
 {
 	(void)state;
@@ -127,6 +149,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(reader_keeps_old_snapshot),
 		cmocka_unit_test(concurrent_readers_never_see_torn),
+		cmocka_unit_test(shared_dirs_outlive_one_snapshot),
 		cmocka_unit_test(drop_names_are_labels),
 		cmocka_unit_test(json_escaping),
 	};

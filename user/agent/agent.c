@@ -334,16 +334,31 @@ static int http_reload(void *ctx, char *err, size_t errlen)
 
 /* ---- startup ------------------------------------------------------------ */
 
+/* One info line per start or reload (names only), so the journal does not get
+ * the whole configuration every time; paths and depths are at debug level. */
 static void log_caches(const struct cw_config *cfg)
 {
-	if (cfg->embedded)
-		cw_info("no --watch given: watching the usual cache directories found here",
-			"caches", cfg->ncaches ? "see below" : "none found");
+	char names[512] = "", count[16];
+	size_t len = 0;
+
+	for (size_t i = 0; i < cfg->ncaches; i++) {
+		int w = snprintf(names + len, sizeof(names) - len, "%s%s", i ? "," : "",
+				 cfg->caches[i].name);
+		if (w < 0 || (size_t)w >= sizeof(names) - len) {
+			memcpy(names + sizeof(names) - 4, "...", 4); /* truncated list */
+			break;
+		}
+		len += (size_t)w;
+	}
+	snprintf(count, sizeof(count), "%zu", cfg->ncaches);
+	if (cfg->ncaches)
+		cw_info("watching caches", "count", count, "caches", names, "source",
+			cfg->embedded ? "embedded default (no --config.file or --watch)" : "configuration");
 	for (size_t i = 0; i < cfg->ncaches; i++) {
 		char depth[16];
 		snprintf(depth, sizeof(depth), "%u", cfg->caches[i].group_depth);
-		cw_info("watching cache", "cache", cfg->caches[i].name, "path", cfg->caches[i].path,
-			"group_depth", depth);
+		cw_debug("watching cache", "cache", cfg->caches[i].name, "path", cfg->caches[i].path,
+			 "group_depth", depth);
 	}
 	if (cfg->ncaches == 0)
 		cw_warn("no caches to watch; add --watch DIR");
@@ -412,8 +427,8 @@ static int attach_bpf(struct agent *a)
 	return 0;
 }
 
-/* The purge engine runs its scans in worker threads; the main loop only
- * hands it the bytes written per cache at each poll. */
+/* The purge engine runs its scans in worker threads; the main loop only ticks
+ * it after each poll, with the snapshot that poll published. */
 static int start_purger(struct agent *a)
 {
 	struct cw_purger *p = cw_purger_new();
@@ -428,11 +443,9 @@ static int start_purger(struct agent *a)
 
 static void purge_tick(struct agent *a, double now)
 {
-	uint64_t written[CW_MAX_ROOTS];
-	size_t n = a->cfg.ncaches < CW_MAX_ROOTS ? a->cfg.ncaches : CW_MAX_ROOTS;
-	for (size_t i = 0; i < n; i++)
-		written[i] = cw_collector_written(a->coll, a->cfg.caches[i].name);
-	cw_purger_tick(a->purger, now, written, n);
+	struct cw_snapshot *snap = cw_snapbox_get(a->box);
+	cw_purger_tick(a->purger, now, snap);
+	cw_snapshot_put(snap);
 }
 
 /* ---- main loop ---------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include "cli/commands.h"
 #include "config/config.h"
+#include "lib/glob.h"
 #include "lib/log.h"
 #include "purge/purge.h"
 #include "lib/units.h"
@@ -81,8 +82,10 @@ static void usage(FILE *f)
 		"  --max-files N            cap on the number of files (same watermarks)\n"
 		"Options:\n"
 		"  --min-age DURATION       never delete files used more recently, e.g. 1h\n"
-		"  --protect GLOB           never delete matching files (relative path or base name;\n"
-		"                           a matching directory protects its contents); repeatable\n"
+		"  --protect GLOB           never delete matching files; without '/' it matches base\n"
+		"                           names at any depth, with '/' the path from DIR, '**' any\n"
+		"                           number of directories; a matching directory protects its\n"
+		"                           contents; repeatable\n"
 		"  --timestamp MODE         what \"used\" means: atime, mtime or max (default max)\n"
 		"  --rate-limit N           deletions per second, 0 = unlimited (default 1000)\n"
 		"  --config.file FILE       purge the caches of this configuration file\n"
@@ -150,11 +153,18 @@ static int parse_opt(struct purge_args *a, int opt, const char *v)
 	case OPT_DRY_RUN:
 		a->dry_run = true;
 		return 0;
-	case OPT_PROTECT:
+	case OPT_PROTECT: {
+		size_t col;
+		const char *why = cw_glob_problem(v, &col);
+		if (why) {
+			fprintf(stderr, "cachewatch purge: --protect '%s': at character %zu: %s\n", v, col + 1, why);
+			return -1;
+		}
 		if (a->policy.nprotect >= MAX_PROTECT)
 			return bad("--protect", v, "accepted: too many --protect flags");
 		a->protect[a->policy.nprotect++] = (char *)v;
 		return 0;
+	}
 	case OPT_TIMESTAMP:
 		return cw_timestamp_parse(v, &a->policy.timestamp) ? bad("--timestamp", v, "one of atime, mtime, max")
 								    : 0;
@@ -257,7 +267,11 @@ static void on_victim(void *ctx, const struct cw_purge_victim *v)
 static void print_summary(const char *name, const char *root, const struct cw_purge_report *r, bool verbose)
 {
 	char b[32], a[32], app[32], g[32];
-	uint64_t files = r->files_before - r->files_after, bytes = r->bytes_before - r->bytes_after;
+	uint64_t files = 0, bytes = 0; /* bytes freed: a name whose inode has other links frees none */
+	for (int i = 0; i < CW_PURGE_REASON_MAX; i++) {
+		files += r->files[i];
+		bytes += r->bytes[i];
+	}
 	cw_format_size(bytes, g, sizeof(g));
 	printf("== %s (", name);
 	put_escaped(stdout, root);
@@ -278,6 +292,9 @@ static void print_summary(const char *name, const char *root, const struct cw_pu
 	       ", empty directories removed %" PRIu64 ", mount points skipped %" PRIu64 ", %.3fs (scan %.3fs)\n",
 	       r->skipped, r->errors, r->dirs_removed, r->mounts_skipped, r->scan_seconds + r->purge_seconds,
 	       r->scan_seconds);
+	if (r->links_unfreed)
+		printf("   %" PRIu64 " of the deleted files had other hard links: their space is not freed\n",
+		       r->links_unfreed);
 	if (r->unreachable)
 		printf("   limits not reached: the remaining files are protected or used too recently\n");
 	if (verbose) {

@@ -30,8 +30,10 @@ char *cw_path_clean(const char *path);
 int cw_path_canonical(const char *path, char out[PATH_MAX]);
 /* true when a is b or one is inside the other ("/a" and "/a/b", not "/ab"). */
 bool cw_path_overlaps(const char *a, const char *b);
-/* Why path must not be a purge root, or NULL if it may be one. */
-const char *cw_path_danger(const char *clean, const char *canonical);
+/* Why path must not be a purge root ("is a system directory"...), written
+ * into buf, or NULL if it may be one; by text, for roots that may not exist
+ * yet (lib/root has the rules, and checks existing roots by identity). */
+const char *cw_path_danger(const char *clean, const char *canonical, char *buf, size_t len);
 
 /* "auto", "fentry", "kprobe", "tracepoint" <-> enum cw_backend. */
 int cw_attach_parse(const char *s, enum cw_backend *out);

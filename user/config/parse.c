@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "config/internal.h"
 #include "lib/file.h"
+#include "lib/glob.h"
 #include "lib/units.h"
 #include "lib/yaml_depth.h"
 
@@ -373,6 +374,16 @@ static int set_patterns(struct ctx *x, const yaml_node_t *n, const char *path, v
 			return -1;
 		if (!*v)
 			return fail(x, item, ip, "empty pattern");
+		size_t col;
+		const char *why = cw_glob_problem(v, &col);
+		if (why) {
+			/* point at the offending byte: past the opening quote if any */
+			bool quoted = item->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+				      item->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+			return cw_errf(x->err, x->errlen, "%s:%zu:%zu: %s: protect pattern \"%s\" %s", x->name,
+				       item->start_mark.line + 1, item->start_mark.column + 1 + col + quoted, ip, v,
+				       why);
+		}
 		(*list)[*count] = strdup(v);
 		if (!(*list)[*count])
 			return fail(x, item, ip, "out of memory");

@@ -1,25 +1,13 @@
 /* Validation rules shared by the config file, --watch and the embedded default. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "config/config.h"
 #include "config/internal.h"
+#include "lib/root.h"
 #include "lib/units.h"
-
-/* Never purge roots: deleting "least recently used files" in any of these
- * would wreck the machine. Subdirectories (e.g. /var/cache/apt/archives) are
- * fine; only the directories themselves are refused. */
-static const char *const dangerous_roots[] = {
-	"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64",
-	"/libx32", "/lost+found", "/media", "/mnt", "/opt", "/proc", "/root", "/run",
-	"/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/include",
-	"/usr/lib", "/usr/lib64", "/usr/local", "/usr/local/bin", "/usr/sbin",
-	"/usr/share", "/usr/src", "/var", "/var/cache", "/var/lib", "/var/log",
-	"/var/mail", "/var/spool", "/var/tmp", "/var/www",
-};
 
 const char *cw_name_problem(const char *name)
 {
@@ -147,47 +135,11 @@ bool cw_path_overlaps(const char *a, const char *b)
 	return !strncmp(a, b, la) && (b[la] == '\0' || b[la] == '/');
 }
 
-static bool is_listed(const char *p)
+/* One set of refused roots for every path that can purge: lib/root. */
+const char *cw_path_danger(const char *clean, const char *canonical, char *buf, size_t len)
 {
-	for (size_t i = 0; i < sizeof(dangerous_roots) / sizeof(dangerous_roots[0]); i++)
-		if (!strcmp(p, dangerous_roots[i]))
-			return true;
-	return false;
-}
-
-/* Direct children of /home are home directories even when the accounts live
- * in LDAP and are missing from /etc/passwd. */
-static bool parent_is_home(const char *p)
-{
-	return !strncmp(p, "/home/", 6) && p[6] && !strchr(p + 6, '/');
-}
-
-static bool is_passwd_home(const char *clean, const char *canonical)
-{
-	char buf[4096];
-	struct passwd pw, *res;
-	bool found = false;
-	FILE *f = fopen("/etc/passwd", "re");
-
-	if (!f)
-		return false;
-	while (!found && fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
-		char *home = cw_path_clean(pw.pw_dir);
-		if (!home)
-			continue;
-		found = home[0] == '/' && (!strcmp(home, clean) || !strcmp(home, canonical));
-		free(home);
-	}
-	fclose(f);
-	return found;
-}
-
-const char *cw_path_danger(const char *clean, const char *canonical)
-{
-	if (is_listed(clean) || is_listed(canonical))
-		return "is a system directory";
-	if (parent_is_home(clean) || parent_is_home(canonical) || is_passwd_home(clean, canonical))
-		return "is a user's home directory";
+	if (cw_root_refusal_path(clean, buf, len) || cw_root_refusal_path(canonical, buf, len))
+		return buf;
 	return NULL;
 }
 
@@ -259,7 +211,8 @@ static int check_purge(const struct cw_config *cfg, size_t i, const char *canoni
 	if (!p->enabled)
 		return 0;
 	cw_quote(c->path, strlen(c->path), q, sizeof(q));
-	const char *why = cw_path_danger(c->path, canonical);
+	char danger[160];
+	const char *why = cw_path_danger(c->path, canonical, danger, sizeof(danger));
 	if (why)
 		return cache_fail(cfg, i, "path", err, errlen,
 				  "%s %s and cannot be purged; point the cache at a directory "
@@ -270,6 +223,14 @@ static int check_purge(const struct cw_config *cfg, size_t i, const char *canoni
 		return cache_fail(cfg, i, "path", err, errlen,
 				  "%s is a symbolic link; purge roots must be the real directory (%s)",
 				  q, canonical);
+	/* What exists is checked as the purge engine will open it: by identity,
+	 * no symlink in any component, trusted ancestors, writable. */
+	struct cw_root_ref ref;
+	char why2[PATH_MAX + 256];
+	int rc = cw_root_resolve(c->path, CW_ROOT_PURGE, NULL, &ref, why2, sizeof(why2));
+	cw_root_ref_close(&ref);
+	if (rc == CW_ROOT_REFUSED)
+		return cache_fail(cfg, i, "path", err, errlen, "%s cannot be purged: %s", q, why2);
 	if (p->high_watermark > 100.0 || p->high_watermark <= 0.0)
 		return cache_fail(cfg, i, "purge.high_watermark", err, errlen,
 				  "must be above 0%% and at most 100%%");

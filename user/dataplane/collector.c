@@ -1,76 +1,164 @@
-/* Turns the BPF maps into monotonic per-directory totals and publishes snapshots. */
+/* Turns the BPF maps into monotonic per-directory totals, keeps roots armed, and publishes snapshots. */
+#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include "lib/clock.h"
-#include "dataplane/collector.h"
 #include "lib/log.h"
+#include "lib/root.h"
+#include "dataplane/collector.h"
+#include "dataplane/maps.h"
 
 #define STATS_FIELDS (sizeof(struct cw_stats) / sizeof(__u64))
 #define MAX_WRITERS 256 /* per cache, ranked; the rest are not tracked by name */
+/* Deleted group directories are looked for every stale_ttl/8, within these
+ * bounds: often enough that the TTL holds to within an eighth, rarely enough
+ * that an idle agent with 16k groups does not spend its time listing them. */
+#define DIR_CHECK_MIN_S 1.0
+#define DIR_CHECK_MAX_S 15.0
+
+/* ---- an index from a 64-bit key to a position, open addressing ---- */
+
+#define NONE UINT32_MAX
+
+struct index_slot {
+	uint64_t key;
+	uint32_t pos; /* NONE: empty */
+};
+
+struct index {
+	struct index_slot *slots; /* key and position side by side: one cache line per probe */
+	size_t cap;               /* a power of two, or 0 */
+	size_t n;
+};
+
+static size_t index_home(const struct index *ix, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 32) & (ix->cap - 1);
+}
+
+static uint32_t index_find(const struct index *ix, uint64_t key)
+{
+	if (!ix->cap)
+		return NONE;
+	for (size_t i = index_home(ix, key);; i = (i + 1) & (ix->cap - 1)) {
+		if (ix->slots[i].pos == NONE)
+			return NONE;
+		if (ix->slots[i].key == key)
+			return ix->slots[i].pos;
+	}
+}
+
+static void index_insert(struct index *ix, uint64_t key, uint32_t pos)
+{
+	size_t i = index_home(ix, key);
+
+	while (ix->slots[i].pos != NONE)
+		i = (i + 1) & (ix->cap - 1);
+	ix->slots[i] = (struct index_slot){ key, pos };
+	ix->n++;
+}
+
+static void index_clear(struct index *ix)
+{
+	for (size_t i = 0; i < ix->cap; i++)
+		ix->slots[i].pos = NONE;
+	ix->n = 0;
+}
+
+/* At most half full, so probes stay short. */
+static int index_put(struct index *ix, uint64_t key, uint32_t pos)
+{
+	if ((ix->n + 1) * 2 > ix->cap) {
+		struct index big = { .cap = ix->cap ? ix->cap * 2 : 64 };
+		big.slots = malloc(big.cap * sizeof(*big.slots));
+		if (!big.slots)
+			return -ENOMEM;
+		index_clear(&big);
+		for (size_t i = 0; i < ix->cap; i++)
+			if (ix->slots[i].pos != NONE)
+				index_insert(&big, ix->slots[i].key, ix->slots[i].pos);
+		free(ix->slots);
+		*ix = big;
+	}
+	index_insert(ix, key, pos);
+	return 0;
+}
+
+static void index_free(struct index *ix)
+{
+	free(ix->slots);
+	*ix = (struct index){ 0 };
+}
+
+/* ---- state ---- */
 
 struct series {
 	uint64_t group;
 	char *dir;
-	struct cw_stats last;  /* summed map value at the previous poll */
+	size_t dirlen;
+	struct cw_stats last;  /* map value at the previous poll */
 	struct cw_stats total; /* monotonic */
 	double gone_since;     /* monotonic seconds; 0 while the directory exists */
+	bool seen;             /* found by the directory check under way */
 };
 
 struct writer {
-	struct cw_writer_key key;
+	char comm[CW_COMM_LEN];
 	struct cw_writer_val last, total;
 };
 
 struct cache {
 	char *name, *path;
 	unsigned group_depth, max_groups;
-	int slot;              /* -1: not armed */
+	int slot;              /* -1: none yet; kept from the first arming until removal */
+	bool armed;            /* its root is in the roots map */
 	uint64_t dev, ino;     /* of the armed root */
-	char *canon;           /* realpath at arming */
+	char *canon;           /* the armed root's path as the kernel names it */
 	struct series *series;
-	size_t nseries;
+	size_t nseries, cap;
+	struct index by_group;
+	uint32_t *order;       /* series positions sorted by label, rebuilt when dirty */
+	bool order_dirty;
+	size_t names_bytes;    /* sum of dirlen + 1 */
+	struct cw_dir_block *block; /* the series as last published; shared while not dirty */
+	struct cw_dir_snap *block_dirs;
+	size_t block_ndirs;
+	bool dirty;            /* a series changed since block was built */
 	struct writer *writers;
 	size_t nwriters;
-	uint64_t written;      /* monotonic bytes written, including forgotten groups */
-	int missing_logged;
+	struct index by_comm;
+	uint64_t written;      /* monotonic bytes written, forgotten groups included */
+	char note[512];        /* the root state last logged, so each is logged once */
 };
 
 struct cw_collector {
 	pthread_mutex_t lock;
 	struct cw_loader *loader;
+	struct cw_maps *maps;
 	struct cw_snapbox *box;
 	uint64_t stale_ttl_ms;
+	double dir_check_period;
 	struct cache *caches;
 	size_t ncaches;
-	int slot_used[CW_MAX_ROOTS];
-	unsigned ncpus;
+	struct cache *by_slot[CW_MAX_ROOTS];
 	uint64_t version;
-	__u64 drops_last[CW_DROP_MAX], drops_total[CW_DROP_MAX];
+	uint64_t drops_last[CW_DROP_MAX], drops_total[CW_DROP_MAX];
 	double last_dir_check;
 };
+
+/* ---- pure helpers ---- */
 
 uint64_t cw_counter_delta(uint64_t last, uint64_t raw)
 {
 	return raw >= last ? raw - last : raw;
-}
-
-void cw_stats_sum(const void *vals, unsigned copies, size_t stride, struct cw_stats *out)
-{
-	memset(out, 0, sizeof(*out));
-	for (unsigned c = 0; c < copies; c++) {
-		const __u64 *v = (const __u64 *)((const char *)vals + (size_t)c * stride);
-		__u64 *o = (__u64 *)out;
-		for (size_t i = 0; i < STATS_FIELDS; i++)
-			o[i] += v[i];
-	}
 }
 
 void cw_stats_accumulate(struct cw_stats *total, struct cw_stats *last, const struct cw_stats *raw)
@@ -87,130 +175,202 @@ void cw_stats_accumulate(struct cw_stats *total, struct cw_stats *last, const st
 	}
 }
 
+uint64_t cw_group_key_append(char *name, size_t *namelen, const char *component, size_t len)
+{
+	size_t n = *namelen;
+
+	if (n && n < CW_GROUP_NAME_MAX - 1)
+		name[n++] = '/';
+	for (size_t i = 0; i < len && n < CW_GROUP_NAME_MAX - 1; i++)
+		name[n++] = component[i];
+	*namelen = n;
+	return cw_fnv1a(name, n);
+}
+
+/* ---- lifecycle ---- */
+
 int cw_collector_new(struct cw_loader *l, uint64_t stale_ttl_ms, struct cw_collector **out)
 {
 	struct cw_collector *c = calloc(1, sizeof(*c));
-	int n = libbpf_num_possible_cpus();
 
-	if (!c || n <= 0) {
-		free(c);
+	if (!c)
 		return -ENOMEM;
-	}
 	c->box = cw_snapbox_new();
-	if (!c->box) {
+	if (!c->box || cw_maps_new(l, &c->maps)) {
+		cw_snapbox_free(c->box);
 		free(c);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	c->loader = l;
-	c->ncpus = (unsigned)n;
 	c->stale_ttl_ms = stale_ttl_ms;
+	c->dir_check_period = (double)stale_ttl_ms / 8000.0;
+	if (c->dir_check_period < DIR_CHECK_MIN_S)
+		c->dir_check_period = DIR_CHECK_MIN_S;
+	if (c->dir_check_period > DIR_CHECK_MAX_S)
+		c->dir_check_period = DIR_CHECK_MAX_S;
 	*out = c;
 	return 0;
 }
 
-static void cache_forget_series(struct cache *k)
+/* Logs a root's state when it differs from the last one logged for it. */
+static void root_note(struct cache *k, const char *state, enum cw_log_level level, const char *msg,
+		      const char *reason)
 {
-	for (size_t i = 0; i < k->nseries; i++)
-		free(k->series[i].dir);
-	free(k->series);
-	k->series = NULL;
-	k->nseries = 0;
-	free(k->writers);
-	k->writers = NULL;
-	k->nwriters = 0;
+	char key[sizeof(k->note)];
+
+	snprintf(key, sizeof(key), "%s: %s", state, reason ? reason : "");
+	if (!strcmp(k->note, key))
+		return;
+	snprintf(k->note, sizeof(k->note), "%s", key);
+	if (reason)
+		cw_log(level, msg, "cache", k->name, "path", k->path, "reason", reason, NULL);
+	else
+		cw_log(level, msg, "cache", k->name, "path", k->path, NULL);
 }
 
-/* After the BPF side of a slot was reset, the next raw values start at zero. */
-static void cache_reset_last(struct cache *k)
-{
-	for (size_t i = 0; i < k->nseries; i++)
-		memset(&k->series[i].last, 0, sizeof(k->series[i].last));
-	for (size_t i = 0; i < k->nwriters; i++)
-		memset(&k->writers[i].last, 0, sizeof(k->writers[i].last));
-}
-
+/* Nothing more is attributed to the root; its slot and counters stay. */
 static void disarm(struct cw_collector *c, struct cache *k)
 {
-	if (k->slot < 0)
+	if (!k->armed)
 		return;
-	cw_loader_disarm_root(c->loader, (unsigned)k->slot, k->dev, k->ino, k->canon);
-	c->slot_used[k->slot] = 0;
-	k->slot = -1;
+	int err = cw_maps_disarm_root(c->maps, k->dev, k->ino, k->canon);
+	if (err)
+		cw_error("cannot take a root out of the BPF roots map", "cache", k->name, "path", k->canon,
+			 "error", strerror(-err));
+	k->armed = false;
 	free(k->canon);
 	k->canon = NULL;
-	cache_reset_last(k);
+}
+
+/* A slot for a cache, emptied of whatever its previous owner left. */
+static int take_slot(struct cw_collector *c, struct cache *k)
+{
+	for (int i = 0; i < CW_MAX_ROOTS; i++) {
+		if (c->by_slot[i])
+			continue;
+		int err = cw_maps_clear_slot(c->maps, (unsigned)i);
+		if (err)
+			return err;
+		c->by_slot[i] = k;
+		k->slot = i;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static void release_slot(struct cw_collector *c, struct cache *k)
+{
+	disarm(c, k);
+	if (k->slot < 0)
+		return;
+	/* the stats map is shared by all roots: give the series back now */
+	int err = cw_maps_clear_slot(c->maps, (unsigned)k->slot);
+	if (err)
+		cw_error("cannot clear the BPF entries of a removed cache; they are cleared when its slot is reused",
+			 "cache", k->name, "error", strerror(-err));
+	c->by_slot[k->slot] = NULL;
+	k->slot = -1;
 }
 
 static void cache_free(struct cw_collector *c, struct cache *k)
 {
-	disarm(c, k);
-	cache_forget_series(k);
+	release_slot(c, k);
+	for (size_t i = 0; i < k->nseries; i++)
+		free(k->series[i].dir);
+	free(k->series);
+	index_free(&k->by_group);
+	free(k->order);
+	cw_dir_block_put(k->block);
+	free(k->writers);
+	index_free(&k->by_comm);
 	free(k->name);
 	free(k->path);
 }
 
-static int alloc_slot(struct cw_collector *c)
+/* The path the kernel has for an open directory, as the tracepoint backend's
+ * unlink paths are matched against it; the configured one without /proc. */
+static char *fd_path(int fd, const char *fallback)
 {
-	for (int i = 0; i < CW_MAX_ROOTS; i++) {
-		if (!c->slot_used[i]) {
-			c->slot_used[i] = 1;
-			return i;
-		}
-	}
-	return -1;
+	char link[64], buf[4096];
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof(buf) - 1 || buf[0] != '/')
+		return strdup(fallback);
+	buf[n] = 0;
+	return strdup(buf);
 }
 
-/* Arms the root if its directory exists; re-arms it if it moved to a new inode. */
-static void check_root(struct cw_collector *c, struct cache *k)
+static void arm(struct cw_collector *c, struct cache *k, const struct cw_root_ref *ref)
 {
-	struct stat st;
+	bool moved = k->armed;
+	int err = k->slot < 0 ? take_slot(c, k) : 0;
 
-	if (stat(k->path, &st) || !S_ISDIR(st.st_mode)) {
-		if (k->slot >= 0) {
-			cw_warn("watched root disappeared; it is re-armed when it comes back",
-				"cache", k->name, "path", k->path);
-			disarm(c, k);
-		} else if (!k->missing_logged) {
-			cw_info("watched root does not exist yet; waiting for it", "cache", k->name,
-				"path", k->path);
-		}
-		k->missing_logged = 1;
-		return;
-	}
-	if (k->slot >= 0 && st.st_dev == k->dev && st.st_ino == k->ino)
-		return;
-	int moved = k->slot >= 0;
-	disarm(c, k);
-	int slot = alloc_slot(c);
-	char *canon = realpath(k->path, NULL);
-	if (slot < 0 || !canon) {
-		if (slot >= 0)
-			c->slot_used[slot] = 0;
-		free(canon);
-		cw_error("cannot arm watched root", "cache", k->name, "path", k->path);
-		return;
-	}
-	struct cw_root_arm arm = { .slot = (unsigned)slot, .st_dev = st.st_dev, .ino = st.st_ino,
-				   .path = canon, .group_depth = k->group_depth,
-				   .max_groups = k->max_groups };
-	int err = cw_loader_arm_root(c->loader, &arm);
 	if (err) {
-		c->slot_used[slot] = 0;
-		free(canon);
-		cw_error("cannot arm watched root", "cache", k->name, "path", k->path, "error",
-			 strerror(-err));
+		root_note(k, "slot", CW_LOG_ERROR, "cannot arm watched root: no BPF slot could be emptied for it",
+			  strerror(-err));
 		return;
 	}
-	k->slot = slot;
-	k->dev = st.st_dev;
-	k->ino = st.st_ino;
+	char *canon = fd_path(ref->fd, k->path);
+	if (!canon) {
+		root_note(k, "memory", CW_LOG_ERROR, "cannot arm watched root", strerror(ENOMEM));
+		return;
+	}
+	disarm(c, k);
+	struct cw_root_arm a = { .slot = (unsigned)k->slot, .st_dev = ref->id.dev, .ino = ref->id.ino,
+				 .path = canon, .group_depth = k->group_depth,
+				 .max_groups = k->max_groups };
+	err = cw_maps_arm_root(c->maps, &a);
+	if (err) {
+		free(canon);
+		root_note(k, "map", CW_LOG_ERROR, "cannot arm watched root", strerror(-err));
+		return;
+	}
+	k->armed = true;
+	k->dev = ref->id.dev;
+	k->ino = ref->id.ino;
 	k->canon = canon;
-	k->missing_logged = 0;
+	k->note[0] = 0;
 	char ino[32];
-	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)st.st_ino);
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)ref->id.ino);
 	cw_info(moved ? "watched root re-armed on its new inode" : "watching", "cache", k->name,
 		"path", canon, "inode", ino);
+}
+
+/* Arms the root if its directory can be resolved under the root rules (lib/root:
+ * no symlink in any component, ancestors nobody else can rename), re-arms it on
+ * a new directory at its path, disarms it when the path leads nowhere valid.
+ * The slot's counters are never cleared here, so nothing counted is lost. */
+static void check_root(struct cw_collector *c, struct cache *k)
+{
+	struct cw_root_id armed_id = { (dev_t)k->dev, (ino_t)k->ino };
+	struct cw_root_ref ref;
+	struct stat st;
+	char why[512];
+
+	/* fast path at every poll: the validated directory is still at its path */
+	if (k->armed && stat(k->path, &st) == 0 && st.st_dev == k->dev && st.st_ino == k->ino)
+		return;
+	int rc = cw_root_resolve(k->path, CW_ROOT_TRUSTED_ANCESTORS, k->armed ? &armed_id : NULL, &ref,
+				 why, sizeof(why));
+	if (rc != CW_ROOT_OK) {
+		bool absent = rc == CW_ROOT_MISSING && errno == ENOENT;
+		bool was = k->armed;
+		disarm(c, k);
+		if (absent)
+			root_note(k, "absent", was ? CW_LOG_WARN : CW_LOG_INFO,
+				  was ? "watched root disappeared; it is re-armed when it comes back"
+				      : "watched root does not exist yet; waiting for it",
+				  NULL);
+		else
+			root_note(k, "refused", CW_LOG_WARN,
+				  "watched root not counted: it fails the root checks; retried at every poll", why);
+		return;
+	}
+	if (!k->armed || ref.changed)
+		arm(c, k, &ref);
+	cw_root_ref_close(&ref);
 }
 
 static int same_cache(const struct cache *k, const struct cw_cache_config *cc)
@@ -270,6 +430,9 @@ int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *cfg
 	c->caches = next;
 	c->ncaches = n;
 	for (size_t i = 0; i < n; i++)
+		if (next[i].slot >= 0)
+			c->by_slot[next[i].slot] = &next[i];
+	for (size_t i = 0; i < n; i++)
 		if (next[i].name && next[i].path)
 			check_root(c, &next[i]);
 	pthread_mutex_unlock(&c->lock);
@@ -278,271 +441,377 @@ int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *cfg
 	return ret;
 }
 
-static struct cache *cache_of_slot(struct cw_collector *c, __u32 slot)
+/* ---- reading the maps ---- */
+
+static void group_label(struct cw_collector *c, const struct cache *k, uint64_t group,
+			char label[CW_GROUP_NAME_MAX])
 {
-	for (size_t i = 0; i < c->ncaches; i++)
-		if (c->caches[i].slot == (int)slot)
-			return &c->caches[i];
-	return NULL;
+	if (group == CW_GROUP_ROOT)
+		snprintf(label, CW_GROUP_NAME_MAX, ".");
+	else if (group == CW_GROUP_OTHER)
+		snprintf(label, CW_GROUP_NAME_MAX, "_other");
+	else if (cw_maps_group_name(c->maps, (unsigned)k->slot, group, label))
+		snprintf(label, CW_GROUP_NAME_MAX, "#%016llx", (unsigned long long)group);
 }
 
-static char *group_label(struct cw_collector *c, const struct cw_stats_key *key)
+static struct series *series_get(struct cw_collector *c, struct cache *k, uint64_t group)
 {
-	struct cw_group_val gv;
-	char buf[40];
+	uint32_t i = index_find(&k->by_group, group);
+	char label[CW_GROUP_NAME_MAX];
 
-	if (key->group == CW_GROUP_ROOT)
-		return strdup(".");
-	if (key->group == CW_GROUP_OTHER)
-		return strdup("_other");
-	if (bpf_map_lookup_elem(cw_loader_groups_fd(c->loader), key, &gv) == 0) {
-		gv.name[sizeof(gv.name) - 1] = 0;
-		return strdup(gv.name);
+	if (i != NONE)
+		return &k->series[i];
+	if (k->nseries == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		struct series *s = realloc(k->series, cap * sizeof(*s));
+		if (!s)
+			return NULL;
+		k->series = s;
+		k->cap = cap;
 	}
-	snprintf(buf, sizeof(buf), "#%016llx", (unsigned long long)key->group);
-	return strdup(buf);
-}
-
-static struct series *series_get(struct cw_collector *c, struct cache *k,
-				 const struct cw_stats_key *key)
-{
-	for (size_t i = 0; i < k->nseries; i++)
-		if (k->series[i].group == key->group)
-			return &k->series[i];
-	struct series *s = realloc(k->series, (k->nseries + 1) * sizeof(*s));
-	if (!s)
-		return NULL;
-	k->series = s;
-	s = &k->series[k->nseries];
+	group_label(c, k, group, label);
+	struct series *s = &k->series[k->nseries];
 	memset(s, 0, sizeof(*s));
-	s->group = key->group;
-	s->dir = group_label(c, key);
-	if (!s->dir)
+	s->group = group;
+	s->dirlen = strlen(label);
+	s->dir = strdup(label);
+	if (!s->dir || index_put(&k->by_group, group, (uint32_t)k->nseries)) {
+		free(s->dir);
 		return NULL;
+	}
 	k->nseries++;
+	k->names_bytes += s->dirlen + 1;
+	k->order_dirty = true;
+	k->dirty = true;
 	return s;
 }
 
-/* Reads a whole hash map: batch lookups where the kernel has them,
- * get_next_key otherwise. Calls fn for every key with its value, of which a
- * per-CPU map has `copies` (one per possible CPU) and a shared map one. */
-typedef void (*entry_fn)(struct cw_collector *c, const void *key, const void *vals,
-			 unsigned copies);
-
-static int read_map(struct cw_collector *c, int fd, size_t ksz, size_t vsz, unsigned copies,
-		    entry_fn fn)
+static void account(struct cache *k, struct series *s, const struct cw_stats *raw)
 {
-	size_t stride = (vsz + 7) & ~(size_t)7;
-	size_t vlen = copies > 1 ? stride * copies : vsz;
-	__u32 batch = 256, count;
-	char *keys = malloc(batch * ksz), *vals = malloc(batch * vlen);
-	char in[64], out[64];
-	void *inp = NULL;
-	int err = 0;
-
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (;;) {
-		count = batch;
-		err = bpf_map_lookup_batch(fd, inp, out, keys, vals, &count, NULL);
-		if (err && errno != ENOENT)
-			break;
-		for (__u32 i = 0; i < count; i++)
-			fn(c, keys + i * ksz, vals + i * vlen, copies);
-		if (err) { /* ENOENT: that was the last batch */
-			err = 0;
-			goto cleanup;
-		}
-		memcpy(in, out, sizeof(in));
-		inp = in;
-	}
-	if (errno != EINVAL && errno != 524 /* ENOTSUPP */ && errno != EOPNOTSUPP)
-		goto cleanup;
-	/* Fallback for kernels without batch ops on this map type. */
-	err = 0;
-	char cur[64], nxt[64];
-	void *prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, nxt) == 0) {
-		if (bpf_map_lookup_elem(fd, nxt, vals) == 0)
-			fn(c, nxt, vals, copies);
-		memcpy(cur, nxt, ksz);
-		prev = cur;
-	}
-cleanup:
-	free(keys);
-	free(vals);
-	return err;
-}
-
-static void on_stats(struct cw_collector *c, const void *key, const void *vals, unsigned copies)
-{
-	const struct cw_stats_key *k = key;
-	struct cache *cache = cache_of_slot(c, k->root);
-	struct cw_stats raw;
-
-	if (!cache)
-		return;
-	struct series *s = series_get(c, cache, k);
-	if (!s)
-		return;
-	cw_stats_sum(vals, copies, (sizeof(struct cw_stats) + 7) & ~(size_t)7, &raw);
 	uint64_t before = s->total.write_bytes;
-	cw_stats_accumulate(&s->total, &s->last, &raw);
-	cache->written += s->total.write_bytes - before;
+
+	if (!memcmp(raw, &s->last, sizeof(*raw))) /* the usual case on an idle node */
+		return;
+	k->dirty = true;
+
+	cw_stats_accumulate(&s->total, &s->last, raw);
+	k->written += s->total.write_bytes - before;
 }
 
-static void on_writer(struct cw_collector *c, const void *key, const void *vals, unsigned copies)
+static void on_stats(void *ctx, const struct cw_stats_key *key, const struct cw_stats *raw)
 {
-	const struct cw_writer_key *k = key;
-	struct cache *cache = cache_of_slot(c, k->root);
-	struct cw_writer_val raw = {};
-	size_t stride = (sizeof(raw) + 7) & ~(size_t)7;
-	struct writer *w = NULL;
+	struct cw_collector *c = ctx;
+	struct cache *k = key->root < CW_MAX_ROOTS ? c->by_slot[key->root] : NULL;
 
-	if (!cache)
+	if (!k)
 		return;
-	for (unsigned i = 0; i < copies; i++) {
-		const struct cw_writer_val *v = (const void *)((const char *)vals + i * stride);
-		raw.bytes += v->bytes;
-		raw.writes += v->writes;
-	}
-	for (size_t i = 0; i < cache->nwriters; i++)
-		if (!memcmp(cache->writers[i].key.comm, k->comm, CW_COMM_LEN))
-			w = &cache->writers[i];
-	if (!w) {
-		if (cache->nwriters >= MAX_WRITERS)
-			return;
-		struct writer *nw = realloc(cache->writers, (cache->nwriters + 1) * sizeof(*nw));
-		if (!nw)
-			return;
-		cache->writers = nw;
-		w = &nw[cache->nwriters++];
-		memset(w, 0, sizeof(*w));
-		w->key = *k;
-	}
-	int reset = raw.writes < w->last.writes;
-	w->total.bytes += reset ? raw.bytes : cw_counter_delta(w->last.bytes, raw.bytes);
-	w->total.writes += reset ? raw.writes : cw_counter_delta(w->last.writes, raw.writes);
-	w->last = raw;
+	struct series *s = series_get(c, k, key->group);
+	if (s)
+		account(k, s, raw);
 }
 
-static void read_drops(struct cw_collector *c)
+static struct writer *writer_get(struct cache *k, const char comm[CW_COMM_LEN])
 {
-	size_t stride = 8;
-	__u64 *vals = calloc(c->ncpus, stride);
+	uint64_t h = cw_fnv1a(comm, CW_COMM_LEN);
+	uint32_t i = index_find(&k->by_comm, h);
 
-	if (!vals)
+	if (i != NONE) /* a 64-bit hash collision leaves the second name unranked */
+		return memcmp(k->writers[i].comm, comm, CW_COMM_LEN) ? NULL : &k->writers[i];
+	if (k->nwriters >= MAX_WRITERS)
+		return NULL;
+	if (!k->writers) {
+		k->writers = calloc(MAX_WRITERS, sizeof(*k->writers));
+		if (!k->writers)
+			return NULL;
+	}
+	if (index_put(&k->by_comm, h, (uint32_t)k->nwriters))
+		return NULL;
+	struct writer *w = &k->writers[k->nwriters++];
+	memset(w, 0, sizeof(*w));
+	memcpy(w->comm, comm, CW_COMM_LEN);
+	return w;
+}
+
+static void on_writer(void *ctx, const struct cw_writer_key *key, const struct cw_writer_val *raw)
+{
+	struct cw_collector *c = ctx;
+	struct cache *k = key->root < CW_MAX_ROOTS ? c->by_slot[key->root] : NULL;
+	struct writer *w = k ? writer_get(k, key->comm) : NULL;
+
+	if (!w)
 		return;
-	for (__u32 d = 0; d < CW_DROP_MAX; d++) {
-		if (bpf_map_lookup_elem(cw_loader_drops_fd(c->loader), &d, vals))
+	int reset = raw->writes < w->last.writes;
+	w->total.bytes += reset ? raw->bytes : cw_counter_delta(w->last.bytes, raw->bytes);
+	w->total.writes += reset ? raw->writes : cw_counter_delta(w->last.writes, raw->writes);
+	w->last = *raw;
+}
+
+static int read_drops(struct cw_collector *c)
+{
+	uint64_t raw[CW_DROP_MAX];
+	int err = cw_maps_read_drops(c->maps, raw);
+
+	if (err)
+		return err;
+	for (int d = 0; d < CW_DROP_MAX; d++) {
+		c->drops_total[d] += cw_counter_delta(c->drops_last[d], raw[d]);
+		c->drops_last[d] = raw[d];
+	}
+	return 0;
+}
+
+/* ---- deleted group directories ---- */
+
+static void mark_seen(struct cache *k, uint64_t group)
+{
+	uint32_t i = index_find(&k->by_group, group);
+
+	if (i != NONE)
+		k->series[i].seen = true;
+}
+
+/* Lists the directories down to group_depth below the root, by open directory
+ * fds (never by path, so no length limit and no symlink followed), and marks
+ * the series whose group key they have. Like the BPF side, it does not cross
+ * into another file system. fd is consumed. */
+static void walk_groups(struct cache *k, int fd, unsigned depth, char *name, size_t len, dev_t dev)
+{
+	DIR *d = fdopendir(fd);
+	struct dirent *e;
+	struct stat st;
+
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		const char *nm = e->d_name;
+		if (nm[0] == '.' && (!nm[1] || (nm[1] == '.' && !nm[2])))
 			continue;
-		__u64 raw = 0;
-		for (unsigned i = 0; i < c->ncpus; i++)
-			raw += vals[i];
-		if (d == CW_DROP_RECURSION)
-			raw = cw_loader_recursion_misses(c->loader);
-		c->drops_total[d] += cw_counter_delta(c->drops_last[d], raw);
-		c->drops_last[d] = raw;
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
+		if (e->d_type == DT_UNKNOWN &&
+		    (fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) || !S_ISDIR(st.st_mode)))
+			continue;
+		size_t clen = len;
+		mark_seen(k, cw_group_key_append(name, &clen, nm, strlen(nm)));
+		/* past the name limit every deeper directory has this same key */
+		if (depth + 1 >= k->group_depth || clen >= CW_GROUP_NAME_MAX - 1)
+			continue;
+		int child = openat(dirfd(d), nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (child < 0)
+			continue;
+		if (fstat(child, &st) || st.st_dev != dev) {
+			close(child);
+			continue;
+		}
+		walk_groups(k, child, depth + 1, name, clen, dev);
 	}
-	free(vals);
+	closedir(d);
+}
+
+/* Marks the group series whose directory exists. Returns false when the root
+ * could not be looked at (then nothing is judged this round). */
+static bool find_groups(struct cache *k)
+{
+	struct cw_root_id id = { (dev_t)k->dev, (ino_t)k->ino };
+	struct cw_root_ref ref;
+	char name[CW_GROUP_NAME_MAX];
+
+	for (size_t j = 0; j < k->nseries; j++)
+		k->series[j].seen = false;
+	if (!k->armed)
+		return true; /* no root: no group directory either */
+	if (cw_root_resolve(k->path, CW_ROOT_TRUSTED_ANCESTORS, &id, &ref, NULL, 0) != CW_ROOT_OK)
+		return false;
+	if (ref.changed) {
+		cw_root_ref_close(&ref);
+		return false;
+	}
+	int fd = ref.fd;
+	ref.fd = -1;
+	walk_groups(k, fd, 0, name, 0, ref.id.dev);
+	return true;
+}
+
+/* Reads the series' final counts, then deletes its BPF entries. */
+static int forget_series(struct cw_collector *c, struct cache *k, struct series *s)
+{
+	struct cw_stats raw;
+	int err = cw_maps_forget_group(c->maps, (unsigned)k->slot, s->group, &raw);
+
+	if (err)
+		return err;
+	account(k, s, &raw);
+	return 0;
+}
+
+static void reindex(struct cache *k)
+{
+	index_clear(&k->by_group);
+	for (size_t j = 0; j < k->nseries; j++)
+		index_insert(&k->by_group, k->series[j].group, (uint32_t)j); /* capacity is there */
+	k->order_dirty = true;
+	k->dirty = true;
 }
 
 /* A group directory deleted on disk keeps its series for the stale TTL so its
  * final values are scraped, then it goes (and its BPF entries with it). */
-static void check_dirs(struct cw_collector *c, double now)
+static void check_dirs(struct cw_collector *c, struct cache *k, double now)
 {
-	for (size_t i = 0; i < c->ncaches; i++) {
-		struct cache *k = &c->caches[i];
-		for (size_t j = 0; j < k->nseries;) {
-			struct series *s = &k->series[j];
-			struct stat st;
-			char path[PATH_MAX * 2];
-			if (s->group == CW_GROUP_ROOT || s->group == CW_GROUP_OTHER || s->dir[0] == '#') {
-				j++;
-				continue;
-			}
-			snprintf(path, sizeof(path), "%s/%s", k->path, s->dir);
-			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-				s->gone_since = 0;
-				j++;
-				continue;
-			}
-			if (s->gone_since == 0)
-				s->gone_since = now;
-			if ((now - s->gone_since) * 1000.0 < (double)c->stale_ttl_ms) {
-				j++;
-				continue;
-			}
-			if (k->slot >= 0)
-				cw_loader_forget_group(c->loader, (unsigned)k->slot, s->group);
-			free(s->dir);
-			k->series[j] = k->series[--k->nseries];
+	bool removed = false;
+
+	if (k->slot < 0 || !k->group_depth || !find_groups(k))
+		return;
+	for (size_t j = 0; j < k->nseries;) {
+		struct series *s = &k->series[j];
+		if (s->group == CW_GROUP_ROOT || s->group == CW_GROUP_OTHER || s->seen) {
+			k->dirty |= s->gone_since != 0;
+			s->gone_since = 0;
+			j++;
+			continue;
 		}
+		if (s->gone_since == 0) {
+			s->gone_since = now;
+			k->dirty = true;
+		}
+		int err = 0;
+		if ((now - s->gone_since) * 1000.0 < (double)c->stale_ttl_ms ||
+		    (err = forget_series(c, k, s))) {
+			if (err)
+				cw_warn("cannot forget a deleted group's BPF entries; retried later", "cache",
+					k->name, "dir", s->dir, "error", strerror(-err));
+			j++;
+			continue;
+		}
+		k->names_bytes -= s->dirlen + 1;
+		free(s->dir);
+		k->series[j] = k->series[--k->nseries];
+		removed = true;
 	}
+	if (removed)
+		reindex(k);
 }
+
+/* ---- snapshots ---- */
 
 /* By name; a real directory called "_other" sorts after the folded series, so
  * the folded one always keeps the plain label. */
-static int cmp_dir(const void *a, const void *b)
+static int cmp_series(const void *a, const void *b, void *ctx)
 {
-	const struct cw_dir_snap *x = a, *y = b;
+	const struct series *all = ctx;
+	const struct series *x = &all[*(const uint32_t *)a], *y = &all[*(const uint32_t *)b];
 	int c = strcmp(x->dir, y->dir);
 
-	return c ? c : (int)y->folded - (int)x->folded;
+	if (c)
+		return c;
+	return (int)(y->group == CW_GROUP_OTHER) - (int)(x->group == CW_GROUP_OTHER);
 }
 
-static int cmp_writer(const void *a, const void *b)
+static int sort_series(struct cache *k)
 {
-	const struct cw_writer_snap *x = a, *y = b;
+	if (!k->order_dirty)
+		return 0;
+	uint32_t *o = realloc(k->order, (k->nseries ? k->nseries : 1) * sizeof(*o));
+	if (!o)
+		return -1;
+	k->order = o;
+	for (size_t j = 0; j < k->nseries; j++)
+		o[j] = (uint32_t)j;
+	qsort_r(o, k->nseries, sizeof(*o), cmp_series, k->series);
+	k->order_dirty = false;
+	return 0;
+}
 
+static int cmp_writer(const struct cw_writer_snap *x, const struct cw_writer_snap *y)
+{
 	if (x->bytes != y->bytes)
 		return x->bytes < y->bytes ? 1 : -1;
 	return strncmp(x->comm, y->comm, CW_COMM_LEN);
 }
 
-static int snap_cache(const struct cache *k, struct cw_cache_snap *out, double now)
+/* The CW_TOP_WRITERS biggest writers, by insertion into a short sorted list. */
+static void top_writers(const struct cache *k, struct cw_cache_snap *out)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < k->nwriters; j++) {
+		struct cw_writer_snap w = { .bytes = k->writers[j].total.bytes,
+					    .writes = k->writers[j].total.writes };
+		memcpy(w.comm, k->writers[j].comm, CW_COMM_LEN);
+		w.comm[CW_COMM_LEN - 1] = 0;
+		size_t pos = n;
+		while (pos > 0 && cmp_writer(&w, &out->writers[pos - 1]) < 0)
+			pos--;
+		if (pos >= CW_TOP_WRITERS)
+			continue;
+		size_t keep = n < CW_TOP_WRITERS ? n : CW_TOP_WRITERS - 1;
+		memmove(&out->writers[pos + 1], &out->writers[pos], (keep - pos) * sizeof(w));
+		out->writers[pos] = w;
+		if (n < CW_TOP_WRITERS)
+			n++;
+	}
+	out->nwriters = n;
+}
+
+static void fill_dir(struct cw_dir_snap *d, const struct series *s, double now)
+{
+	d->write_bytes = s->total.write_bytes;
+	d->writes = s->total.writes;
+	d->write_errors = s->total.write_errors;
+	d->unlinks = s->total.unlinks;
+	d->unlinked_bytes = s->total.unlinked_bytes;
+	d->lat.sum_ns = s->total.lat_sum_ns;
+	memcpy(d->lat.slots, s->total.lat_slots, sizeof(d->lat.slots));
+	d->lat.count = 0;
+	for (unsigned b = 0; b < CW_HIST_SLOTS; b++)
+		d->lat.count += d->lat.slots[b];
+	d->gone = s->gone_since != 0 && now >= s->gone_since;
+	d->folded = s->group == CW_GROUP_OTHER;
+}
+
+/* The series in label order, built again only when one of them changed. */
+static int publish_dirs(struct cache *k, double now)
+{
+	struct cw_dir_snap *dirs;
+	char *p;
+
+	if (k->block && !k->dirty)
+		return 0;
+	if (sort_series(k))
+		return -1;
+	struct cw_dir_block *b = cw_dir_block_new(k->nseries, k->names_bytes, &dirs, &p);
+	if (!b)
+		return -1;
+	for (size_t j = 0; j < k->nseries; j++) {
+		const struct series *s = &k->series[k->order[j]];
+		memcpy(p, s->dir, s->dirlen + 1);
+		dirs[j].dir = p;
+		p += s->dirlen + 1;
+		fill_dir(&dirs[j], s, now);
+	}
+	cw_dir_block_put(k->block);
+	k->block = b;
+	k->block_dirs = dirs;
+	k->block_ndirs = k->nseries;
+	k->dirty = false;
+	return 0;
+}
+
+static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
 {
 	out->name = strdup(k->name);
 	out->path = strdup(k->path);
-	out->armed = k->slot >= 0;
+	out->armed = k->armed;
 	out->group_depth = k->group_depth;
 	out->max_groups = k->max_groups;
-	out->dirs = calloc(k->nseries ? k->nseries : 1, sizeof(*out->dirs));
-	if (!out->name || !out->path || !out->dirs)
+	out->written_bytes = k->written;
+	if (!out->name || !out->path || publish_dirs(k, now))
 		return -1;
-	for (size_t j = 0; j < k->nseries; j++) {
-		const struct series *s = &k->series[j];
-		struct cw_dir_snap *d = &out->dirs[out->ndirs];
-		d->dir = strdup(s->dir);
-		if (!d->dir)
-			return -1;
-		out->ndirs++;
-		d->write_bytes = s->total.write_bytes;
-		d->writes = s->total.writes;
-		d->write_errors = s->total.write_errors;
-		d->unlinks = s->total.unlinks;
-		d->unlinked_bytes = s->total.unlinked_bytes;
-		d->lat.sum_ns = s->total.lat_sum_ns;
-		memcpy(d->lat.slots, s->total.lat_slots, sizeof(d->lat.slots));
-		for (unsigned b = 0; b < CW_HIST_SLOTS; b++)
-			d->lat.count += d->lat.slots[b];
-		d->gone = s->gone_since != 0 && now >= s->gone_since;
-		d->folded = s->group == CW_GROUP_OTHER;
-	}
-	qsort(out->dirs, out->ndirs, sizeof(*out->dirs), cmp_dir);
-	struct cw_writer_snap all[MAX_WRITERS];
-	size_t n = 0;
-	for (size_t j = 0; j < k->nwriters && n < MAX_WRITERS; j++, n++) {
-		memcpy(all[n].comm, k->writers[j].key.comm, CW_COMM_LEN);
-		all[n].comm[CW_COMM_LEN - 1] = 0;
-		all[n].bytes = k->writers[j].total.bytes;
-		all[n].writes = k->writers[j].total.writes;
-	}
-	qsort(all, n, sizeof(all[0]), cmp_writer);
-	out->nwriters = n < CW_TOP_WRITERS ? n : CW_TOP_WRITERS;
-	memcpy(out->writers, all, out->nwriters * sizeof(all[0]));
+	out->block = cw_dir_block_get(k->block);
+	out->dirs = k->block_dirs;
+	out->ndirs = k->block_ndirs;
+	top_writers(k, out);
 	return 0;
 }
 
@@ -575,19 +844,19 @@ fail:
 int cw_collector_poll(struct cw_collector *c)
 {
 	double start = cw_clock_seconds(CLOCK_MONOTONIC);
-	int err;
+	int err, err2, err3;
 
 	pthread_mutex_lock(&c->lock);
+	/* Read first: whatever a root change below does, what was counted is in. */
+	err = cw_maps_read_stats(c->maps, on_stats, c);
+	err2 = cw_maps_read_writers(c->maps, on_writer, c);
+	err3 = read_drops(c);
+	err = err ?: err2 ?: err3;
 	for (size_t i = 0; i < c->ncaches; i++)
 		check_root(c, &c->caches[i]);
-	/* stats and writers are shared maps (one value per key) */
-	err = read_map(c, cw_loader_stats_fd(c->loader), sizeof(struct cw_stats_key),
-		       sizeof(struct cw_stats), 1, on_stats);
-	err = err ?: read_map(c, cw_loader_writers_fd(c->loader), sizeof(struct cw_writer_key),
-			      sizeof(struct cw_writer_val), 1, on_writer);
-	read_drops(c);
-	if (start - c->last_dir_check >= 1.0) {
-		check_dirs(c, start);
+	if (start - c->last_dir_check >= c->dir_check_period) {
+		for (size_t i = 0; i < c->ncaches; i++)
+			check_dirs(c, &c->caches[i], start);
 		c->last_dir_check = start;
 	}
 	double took = cw_clock_seconds(CLOCK_MONOTONIC) - start;
@@ -597,18 +866,6 @@ int cw_collector_poll(struct cw_collector *c)
 		return -ENOMEM;
 	cw_snapbox_publish(c->box, s);
 	return err;
-}
-
-uint64_t cw_collector_written(struct cw_collector *c, const char *name)
-{
-	uint64_t v = 0;
-
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->ncaches; i++)
-		if (!strcmp(c->caches[i].name, name))
-			v = c->caches[i].written;
-	pthread_mutex_unlock(&c->lock);
-	return v;
 }
 
 struct cw_snapbox *cw_collector_box(struct cw_collector *c)
@@ -623,6 +880,7 @@ void cw_collector_free(struct cw_collector *c)
 	for (size_t i = 0; i < c->ncaches; i++)
 		cache_free(c, &c->caches[i]);
 	free(c->caches);
+	cw_maps_free(c->maps);
 	cw_snapbox_free(c->box);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -1,4 +1,4 @@
-/* Polls the BPF maps, keeps counters monotonic, and publishes snapshots. */
+/* Polls the BPF maps, keeps counters monotonic, (re-)arms roots and publishes snapshots. */
 #ifndef CW_COLLECTOR_H
 #define CW_COLLECTOR_H
 
@@ -12,6 +12,8 @@ struct cw_collector;
 
 int cw_collector_new(struct cw_loader *l, uint64_t stale_ttl_ms, struct cw_collector **out);
 void cw_collector_free(struct cw_collector *c);
+/* Where the snapshots are published; every reader (metrics, purger, top) takes
+ * them from here. */
 struct cw_snapbox *cw_collector_box(struct cw_collector *c);
 
 /* Makes the watched set equal to caches[]: unchanged caches (same name, path,
@@ -21,23 +23,23 @@ struct cw_snapbox *cw_collector_box(struct cw_collector *c);
 int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *caches,
 		       size_t n, char *err, size_t errlen);
 
-/* One poll: re-arm moved roots, read all maps, fold into totals, publish. */
+/* One poll: read the maps and fold them into the totals, then check each root
+ * (re-arm a replaced one, disarm a vanished or refused one: its counters are
+ * kept, never cleared), age out deleted group directories, publish a snapshot.
+ * Returns 0 or a negative errno (a snapshot is published whenever one could
+ * be built). */
 int cw_collector_poll(struct cw_collector *c);
-
-/* Bytes written into cache i (by configuration order) since the collector started;
- * monotonic. For event-driven purges. */
-uint64_t cw_collector_written(struct cw_collector *c, const char *cache_name);
-
-
 
 /* Pure helpers, unit tested. */
 struct cw_stats;
 /* Growth of a counter read from a map that may have been reset (entry deleted and
  * re-created): a smaller value than last time means it restarted from zero. */
 uint64_t cw_counter_delta(uint64_t last, uint64_t raw);
-/* Sums the copies of struct cw_stats a lookup returns: one per CPU for a per-CPU
- * map, one for a shared map. */
-void cw_stats_sum(const void *vals, unsigned copies, size_t stride, struct cw_stats *out);
 /* Adds the growth from *last to *raw into *total, and remembers raw. */
 void cw_stats_accumulate(struct cw_stats *total, struct cw_stats *last, const struct cw_stats *raw);
+/* The group key the BPF side gives a directory: FNV-1a of its path below the
+ * root, components joined by '/', cut at CW_GROUP_NAME_MAX - 1 bytes. Appends
+ * component (len bytes) to name (*namelen bytes so far, buffer of
+ * CW_GROUP_NAME_MAX) and returns the key of the result. */
+uint64_t cw_group_key_append(char *name, size_t *namelen, const char *component, size_t len);
 #endif

@@ -329,117 +329,16 @@ uint64_t cw_loader_recursion_misses(const struct cw_loader *l)
 	return n;
 }
 
-int cw_loader_stats_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.stats); }
-int cw_loader_groups_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.groups); }
-int cw_loader_writers_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.writers); }
-int cw_loader_drops_fd(const struct cw_loader *l) { return bpf_map__fd(l->skel->maps.drops); }
-
-static void bump_gen(struct cw_loader *l)
+void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 {
-	__atomic_fetch_add(&l->skel->bss->watch_gen, 1, __ATOMIC_SEQ_CST);
-}
-
-static uint64_t path_hash(const char *path)
-{
-	return cw_fnv1a(path, strlen(path));
-}
-
-/* Deletes every key of a map whose slot matches. Keys are collected first and
- * deleted afterwards: deleting while iterating with get_next_key restarts or
- * skips entries. */
-static int purge_slot(int fd, size_t key_size, size_t slot_off, unsigned slot)
-{
-	size_t cap = 1024, n = 0;
-	char *keys = malloc(cap * key_size);
-	char cur[64], next[64];
-	void *prev = NULL;
-	int err = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		__u32 s;
-		memcpy(&s, next + slot_off, sizeof(s));
-		if (s == slot) {
-			if (n == cap) {
-				char *k2 = realloc(keys, 2 * cap * key_size);
-				if (!k2) {
-					err = -ENOMEM;
-					goto cleanup;
-				}
-				keys = k2;
-				cap *= 2;
-			}
-			memcpy(keys + n * key_size, next, key_size);
-			n++;
-		}
-		memcpy(cur, next, key_size);
-		prev = cur;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, keys + i * key_size);
-cleanup:
-	free(keys);
-	return err;
-}
-
-static void clear_slot(struct cw_loader *l, unsigned slot)
-{
-	purge_slot(cw_loader_stats_fd(l), sizeof(struct cw_stats_key),
-		   offsetof(struct cw_stats_key, root), slot);
-	purge_slot(cw_loader_groups_fd(l), sizeof(struct cw_stats_key),
-		   offsetof(struct cw_stats_key, root), slot);
-	purge_slot(cw_loader_writers_fd(l), sizeof(struct cw_writer_key),
-		   offsetof(struct cw_writer_key, root), slot);
-	__atomic_store_n(&l->skel->bss->group_count[slot], 0, __ATOMIC_SEQ_CST);
-}
-
-int cw_loader_arm_root(struct cw_loader *l, const struct cw_root_arm *r)
-{
-	struct cw_root_key k = { .ino = r->ino, .dev = cw_kernel_dev(r->st_dev) };
-	struct cw_root_val v = { .id = r->slot, .group_depth = r->group_depth,
-				 .max_groups = r->max_groups };
-	struct cw_root_path_key pk = { .hash = path_hash(r->path) };
-
-	if (r->slot >= CW_MAX_ROOTS || r->group_depth > CW_MAX_GROUP_DEPTH)
-		return -EINVAL;
-	/* A reused slot may still hold late entries of its previous root. */
-	clear_slot(l, r->slot);
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.roots), &k, &v, BPF_ANY))
-		return -errno;
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.root_paths), &pk, &k, BPF_ANY)) {
-		int err = -errno;
-		bpf_map_delete_elem(bpf_map__fd(l->skel->maps.roots), &k);
-		return err;
-	}
-	bump_gen(l);
-	return 0;
-}
-
-int cw_loader_disarm_root(struct cw_loader *l, unsigned slot, uint64_t st_dev, uint64_t ino,
-			  const char *path)
-{
-	struct cw_root_key k = { .ino = ino, .dev = cw_kernel_dev(st_dev) };
-	struct cw_root_path_key pk = { .hash = path_hash(path) };
-
-	if (slot >= CW_MAX_ROOTS)
-		return -EINVAL;
-	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.roots), &k);
-	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.root_paths), &pk);
-	bump_gen(l);
-	clear_slot(l, slot);
-	return 0;
-}
-
-int cw_loader_forget_group(struct cw_loader *l, unsigned slot, uint64_t group)
-{
-	struct cw_stats_key k = { .group = group, .root = slot };
-
-	if (slot >= CW_MAX_ROOTS)
-		return -EINVAL;
-	if (bpf_map_delete_elem(cw_loader_groups_fd(l), &k) == 0)
-		__atomic_fetch_sub(&l->skel->bss->group_count[slot], 1, __ATOMIC_SEQ_CST);
-	bpf_map_delete_elem(cw_loader_stats_fd(l), &k);
-	bump_gen(l);
-	return 0;
+	*out = (struct cw_loader_maps){
+		.stats = bpf_map__fd(l->skel->maps.stats),
+		.groups = bpf_map__fd(l->skel->maps.groups),
+		.writers = bpf_map__fd(l->skel->maps.writers),
+		.drops = bpf_map__fd(l->skel->maps.drops),
+		.roots = bpf_map__fd(l->skel->maps.roots),
+		.root_paths = bpf_map__fd(l->skel->maps.root_paths),
+		.watch_gen = &l->skel->bss->watch_gen,
+		.group_count = l->skel->bss->group_count,
+	};
 }

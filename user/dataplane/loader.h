@@ -25,28 +25,14 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out,
 void cw_loader_close(struct cw_loader *l);
 enum cw_backend cw_loader_backend(const struct cw_loader *l);
 
-/* Roots: slot is chosen by the caller (0..CW_MAX_ROOTS-1). path is only used for
- * the absolute-path hash the tracepoint unlink programs match against. */
-struct cw_root_arm {
-	unsigned slot;
-	uint64_t st_dev;   /* userspace encoding, as stat() returns it */
-	uint64_t ino;
-	const char *path;  /* canonical absolute path */
-	unsigned group_depth;
-	unsigned max_groups;
+/* The maps and shared variables of the loaded object, for dataplane/maps.c,
+ * the one module that reads and writes them. Valid while the loader lives. */
+struct cw_loader_maps {
+	int stats, groups, writers, drops, roots, root_paths;
+	__u64 *watch_gen;   /* bumped when the watched set changes */
+	__u64 *group_count; /* groups admitted per root slot, CW_MAX_ROOTS of them */
 };
-int cw_loader_arm_root(struct cw_loader *l, const struct cw_root_arm *r);
-/* Removes the root and every counter, group and writer entry of its slot. */
-int cw_loader_disarm_root(struct cw_loader *l, unsigned slot, uint64_t st_dev,
-			  uint64_t ino, const char *path);
-/* Forget one group of a slot (its directory is gone and its TTL ran out). */
-int cw_loader_forget_group(struct cw_loader *l, unsigned slot, uint64_t group);
-
-/* Map fds for the collector. */
-int cw_loader_stats_fd(const struct cw_loader *l);
-int cw_loader_groups_fd(const struct cw_loader *l);
-int cw_loader_writers_fd(const struct cw_loader *l);
-int cw_loader_drops_fd(const struct cw_loader *l);
+void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out);
 
 /* Program runs the kernel skipped (recursion protection), summed over our
  * programs; monotonic while the loader lives. */

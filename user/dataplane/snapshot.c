@@ -24,6 +24,37 @@ const char *cw_drop_name(enum cw_drop d)
 	return (unsigned)d < CW_DROP_MAX ? drop_names[d] : "unknown";
 }
 
+struct cw_dir_block {
+	int refs;
+	struct cw_dir_snap dirs[]; /* then the names */
+};
+
+struct cw_dir_block *cw_dir_block_new(size_t ndirs, size_t names_bytes, struct cw_dir_snap **dirs,
+				      char **names)
+{
+	struct cw_dir_block *b = malloc(sizeof(*b) + ndirs * sizeof(b->dirs[0]) + names_bytes);
+
+	if (!b)
+		return NULL;
+	b->refs = 1;
+	*dirs = b->dirs;
+	*names = (char *)&b->dirs[ndirs];
+	return b;
+}
+
+struct cw_dir_block *cw_dir_block_get(struct cw_dir_block *b)
+{
+	if (b)
+		__atomic_add_fetch(&b->refs, 1, __ATOMIC_ACQ_REL);
+	return b;
+}
+
+void cw_dir_block_put(struct cw_dir_block *b)
+{
+	if (b && __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+}
+
 struct cw_snapbox *cw_snapbox_new(void)
 {
 	struct cw_snapbox *b = calloc(1, sizeof(*b));
@@ -39,9 +70,7 @@ void cw_snapshot_free(struct cw_snapshot *s)
 		return;
 	for (size_t i = 0; i < s->ncaches; i++) {
 		struct cw_cache_snap *c = &s->caches[i];
-		for (size_t j = 0; j < c->ndirs; j++)
-			free(c->dirs[j].dir);
-		free(c->dirs);
+		cw_dir_block_put(c->block);
 		free(c->name);
 		free(c->path);
 	}

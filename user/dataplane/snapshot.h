@@ -14,7 +14,9 @@ struct cw_hist {
 };
 
 struct cw_dir_snap {
-	char *dir;           /* label value: "." the root itself, "_other" folded, else "a/b"; raw bytes */
+	char *dir;           /* label value: "." the root itself, "_other" folded, else "a/b" (the
+			      * BPF side cuts group paths at CW_GROUP_NAME_MAX - 1 bytes); raw
+			      * bytes; owned with the dirs by the cache's block */
 	uint64_t write_bytes;
 	uint64_t writes;
 	uint64_t write_errors;
@@ -34,11 +36,15 @@ struct cw_writer_snap {
 struct cw_cache_snap {
 	char *name;
 	char *path;
-	bool armed;          /* root exists and is in the BPF roots map */
+	bool armed;          /* root exists, passed the root checks and is in the BPF roots map */
 	unsigned group_depth;
 	unsigned max_groups;
 	size_t ndirs;
 	struct cw_dir_snap *dirs;      /* sorted by dir */
+	struct cw_dir_block *block;    /* owns dirs and their names (NULL: not owned) */
+	uint64_t written_bytes;        /* bytes written into the cache since it was configured,
+					* monotonic, forgotten groups included (the purger's
+					* event triggers read it) */
 	size_t nwriters;
 	struct cw_writer_snap writers[CW_TOP_WRITERS]; /* by bytes, descending */
 };
@@ -54,6 +60,16 @@ struct cw_snapshot {
 	struct cw_cache_snap *caches; /* in configuration order */
 	int refs;                  /* managed by snapshot.c */
 };
+
+/* One allocation holding a cache's dirs and the names they point to,
+ * reference-counted: consecutive snapshots of a cache that did not change
+ * share it instead of copying every series again. */
+struct cw_dir_block;
+/* ndirs entries and names_bytes bytes of names; NULL when out of memory. */
+struct cw_dir_block *cw_dir_block_new(size_t ndirs, size_t names_bytes, struct cw_dir_snap **dirs,
+				      char **names);
+struct cw_dir_block *cw_dir_block_get(struct cw_dir_block *b);
+void cw_dir_block_put(struct cw_dir_block *b);
 
 /* Holds the current snapshot; publishing swaps the pointer under a lock, so a
  * reader either gets the old one or the new one, never a mix. */

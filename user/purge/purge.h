@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "config/config.h"
+#include "dataplane/snapshot.h"
+#include "lib/root.h"
 
 enum cw_purge_reason { CW_PURGE_SIZE, CW_PURGE_AGE, CW_PURGE_FREE_SPACE, CW_PURGE_FILES, CW_PURGE_REASON_MAX };
 const char *cw_purge_reason_name(enum cw_purge_reason r); /* "size", "age", "free_space", "max_files" */
@@ -47,7 +49,7 @@ enum cw_victim_status {
 
 struct cw_purge_victim {
 	const char *relpath;          /* relative to the root, raw bytes: escape before printing */
-	uint64_t disk_bytes;
+	uint64_t disk_bytes;          /* freed by it: 0 when its inode has other links */
 	int64_t ts_ns;                /* its "used" time */
 	enum cw_purge_reason reason;
 	enum cw_victim_status status;
@@ -57,6 +59,7 @@ struct cw_purge_victim {
 struct cw_purge_opts {
 	const char *name;                     /* cache name, for logs */
 	const char *path;                     /* the root, absolute */
+	const struct cw_root_id *validated;   /* identity an earlier run validated, or NULL */
 	const struct cw_purge_policy *policy;
 	bool scan_only;                       /* report only: measure, never delete */
 	const atomic_bool *stop;              /* set to abort promptly; may be NULL */
@@ -79,17 +82,22 @@ struct cw_purge_report {
 	bool stopped;                 /* aborted by the stop flag */
 	bool unreachable;             /* the goals could not be met: the rest is protected or too young */
 	uint64_t files_before, bytes_before, apparent_before;
-	uint64_t files_after, bytes_after, apparent_after; /* before minus what went (or would go) */
+	/* what the last full walk saw remain (or would remain in a dry run); before
+	 * minus what went when there was no such walk or it was stopped */
+	uint64_t files_after, bytes_after, apparent_after;
 	int64_t oldest_ts_ns;         /* oldest remaining file; INT64_MAX when none */
 	uint64_t goal_size_bytes, goal_free_bytes, goal_files; /* what the limits asked */
-	uint64_t files[CW_PURGE_REASON_MAX];
-	uint64_t bytes[CW_PURGE_REASON_MAX];
+	uint64_t files[CW_PURGE_REASON_MAX];  /* names deleted */
+	uint64_t bytes[CW_PURGE_REASON_MAX];  /* bytes freed: only the last link of an inode frees it */
+	uint64_t links_unfreed;               /* deleted names whose inode kept other links */
 	uint64_t errors;              /* scan errors + failed deletions (vanished ones included) */
 	uint64_t failed;              /* deletions that failed and left the file there */
 	uint64_t skipped;             /* victims used or replaced since the scan */
 	uint64_t dirs_removed;
 	uint64_t mounts_skipped;      /* mount points inside the root, never entered */
 	uint64_t fs_free, fs_total;   /* at the start, bytes */
+	struct cw_root_id root_id;    /* the directory this run purged */
+	bool root_changed;            /* not opts.validated: re-validated in full before use */
 };
 
 /* Returns 0 (deletion errors are counted in the report, never fatal); -1 when
@@ -107,12 +115,13 @@ void cw_purger_free(struct cw_purger *p);
  * name: an unchanged one keeps its counters; a removed one's worker is told to
  * stop. Call at start and after every successful reload. */
 int cw_purger_set_caches(struct cw_purger *p, const struct cw_cache_config *caches, size_t n);
-/* From the poll loop, never blocks: now is CLOCK_MONOTONIC seconds; written[i]
- * is the monotonic count of bytes written into caches[i] (order of the last
- * set_caches; NULL or short = unknown). Starts a scan+purge in a worker when the
- * interval elapsed, trigger_bytes were written since the last scan, the
- * estimated size crossed the high watermark or free space fell under min_free. */
-void cw_purger_tick(struct cw_purger *p, double now, const uint64_t *written, size_t nwritten);
+/* From the poll loop, never blocks: now is CLOCK_MONOTONIC seconds; snap is
+ * the data plane's latest snapshot (NULL before the first), where each cache
+ * finds the bytes written into it by name and path (written_bytes). Starts a
+ * scan+purge in a worker when the interval elapsed, trigger_bytes were written
+ * since the last scan, the estimated size crossed the high watermark or free
+ * space fell under min_free. */
+void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *snap);
 /* Copies up to max per-cache stats (under the engine's lock); returns how many. */
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max);
 /* Asks for a scan+purge of one cache at the next tick (e.g. an admin request). */

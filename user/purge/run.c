@@ -40,9 +40,18 @@ struct run {
 	int64_t now_ns;
 	double next_slot;        /* rate limiter: monotonic time the next deletion may happen */
 	int64_t kept_oldest;     /* oldest file pass 2 left in place */
-	uint64_t apparent_gone;
+	/* What the latest full walk of pass 2 saw, minus what went since it
+	 * started: the summary reports this, not "before minus deleted", so
+	 * files created or removed by others during the run are accounted. */
+	uint64_t seen_files, seen_bytes, seen_apparent;
+	uint64_t gone_files, gone_bytes, gone_apparent; /* names deleted, their st_blocks and st_size */
 	unsigned logged;
 };
+
+static uint64_t sat_sub(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
 
 static int64_t stx_ns(const struct statx_timestamp *t)
 {
@@ -147,15 +156,26 @@ static int delete_victim(struct run *r, int dirfd, const char *name, const char 
 		report(r, relpath, x->disk, x->ts, why, err == ENOENT ? CW_VICTIM_SKIPPED : CW_VICTIM_FAILED, err);
 		return CW_WALK_KEPT;
 	}
-	cw_selector_done(r->sel, disk_bytes(&stx));
-	r->apparent_gone += stx.stx_size;
+	/* Only the last link frees the blocks: an inode linked elsewhere stays
+	 * allocated, so its name goes but nothing is freed and the next victim
+	 * is needed (stx_nlink counts the name removed here). */
+	uint64_t freed = stx.stx_nlink > 1 ? 0 : disk_bytes(&stx);
+	cw_selector_done(r->sel, freed);
+	r->seen_files = r->seen_files ? r->seen_files - 1 : 0;
+	r->seen_bytes = r->seen_bytes > disk_bytes(&stx) ? r->seen_bytes - disk_bytes(&stx) : 0;
+	r->seen_apparent = r->seen_apparent > stx.stx_size ? r->seen_apparent - stx.stx_size : 0;
+	r->gone_files++;
+	r->gone_bytes += disk_bytes(&stx);
+	r->gone_apparent += stx.stx_size;
 	r->rep->files[why]++;
-	r->rep->bytes[why] += disk_bytes(&stx);
+	r->rep->bytes[why] += freed;
+	if (freed == 0 && disk_bytes(&stx))
+		r->rep->links_unfreed++;
 	/* the agent's dry run tells in the log; the CLI prints through on_victim */
 	if (r->p->dry_run)
 		cw_log(r->o->on_victim ? CW_LOG_DEBUG : CW_LOG_INFO, "purge: would delete", "cache",
 		       r->o->name ? r->o->name : "", "path", relpath, "reason", cw_purge_reason_name(why), NULL);
-	report(r, relpath, disk_bytes(&stx), x->ts, why, CW_VICTIM_DELETED, 0);
+	report(r, relpath, freed, x->ts, why, CW_VICTIM_DELETED, 0);
 	return r->p->dry_run ? CW_WALK_KEPT : CW_WALK_REMOVED;
 }
 
@@ -172,6 +192,9 @@ static int pass2_file(void *ctx, const struct cw_walk_entry *e)
 	struct run *r = ctx;
 	enum cw_purge_reason why;
 	int64_t ts = used_ts(r, e->stx);
+	r->seen_files++;
+	r->seen_bytes += disk_bytes(e->stx);
+	r->seen_apparent += e->stx->stx_size;
 	enum cw_sel_action a = cw_selector_offer(r->sel, e->relpath, ts, disk_bytes(e->stx), e->stx->stx_ino,
 						 e->under_protected_dir, &why);
 	if (a != CW_SEL_DELETE) {
@@ -221,6 +244,7 @@ static int walk(struct run *r, cw_walk_fn fn, bool remove_dirs)
 static int purge_passes(struct run *r)
 {
 	for (;;) {
+		r->seen_files = r->seen_bytes = r->seen_apparent = 0;
 		if (walk(r, pass2_file, !r->p->dry_run) != 0)
 			return 1;
 		const struct cw_sel_entry *c;
@@ -253,38 +277,80 @@ static void fill_before(struct run *r)
 	rep->unreachable = t.plan.unreachable;
 }
 
+/* "after" is what the last walk saw remain; with no second walk (nothing to
+ * delete, scan only, stopped in pass 1) it is what pass 1 saw. A run
+ * stopped in the middle of a walk saw only part of the tree: before minus
+ * what went is the better estimate then. */
 static void fill_after(struct run *r)
 {
 	struct cw_purge_report *rep = r->rep;
-	uint64_t files = 0, bytes = 0;
-	for (int i = 0; i < CW_PURGE_REASON_MAX; i++) {
-		files += rep->files[i];
-		bytes += rep->bytes[i];
+	if (rep->walks > 1 && !rep->stopped) {
+		rep->files_after = r->seen_files;
+		rep->bytes_after = r->seen_bytes;
+		rep->apparent_after = r->seen_apparent;
+	} else {
+		rep->files_after = sat_sub(rep->files_before, r->gone_files);
+		rep->bytes_after = sat_sub(rep->bytes_before, r->gone_bytes);
+		rep->apparent_after = sat_sub(rep->apparent_before, r->gone_apparent);
 	}
-	rep->files_after = rep->files_before > files ? rep->files_before - files : 0;
-	rep->bytes_after = rep->bytes_before > bytes ? rep->bytes_before - bytes : 0;
-	rep->apparent_after = rep->apparent_before > r->apparent_gone ? rep->apparent_before - r->apparent_gone : 0;
 	if (rep->walks > 1 && !rep->stopped)
 		rep->oldest_ts_ns = r->kept_oldest;
 	if (rep->walks > 1 && !rep->stopped && cw_selector_goal_left(r->sel))
 		rep->unreachable = true;
 }
 
-static void fs_space(struct run *r)
+static void fs_space(const struct run *r, uint64_t *free_bytes, uint64_t *total)
 {
 	struct statvfs v;
 	if (fstatvfs(r->root.fd, &v) != 0)
 		return;
-	r->rep->fs_free = (uint64_t)v.f_bavail * v.f_frsize;
-	r->rep->fs_total = (uint64_t)v.f_blocks * v.f_frsize;
+	*free_bytes = (uint64_t)v.f_bavail * v.f_frsize;
+	*total = (uint64_t)v.f_blocks * v.f_frsize;
+}
+
+/* After deletions that freed nothing (names of inodes linked elsewhere) a
+ * goal can still be unmet although the plan's victims are gone: measure
+ * again, plan again and go on with the next victims. Bounded, and only while
+ * such deletions happen, so it always ends. */
+#define RESCANS_MAX 8
+
+static bool rescan_needed(const struct run *r, uint64_t unfreed_before, unsigned rescans)
+{
+	return !r->rep->stopped && rescans < RESCANS_MAX && r->rep->links_unfreed > unfreed_before &&
+	       cw_selector_goal_left(r->sel);
+}
+
+/* Pass 1 into a fresh selector; false when out of memory. */
+static bool scan(struct run *r, bool first)
+{
+	uint64_t fs_free = 0, fs_total = 0;
+	cw_selector_free(r->sel);
+	r->sel = cw_selector_new(r->p, r->now_ns, r->o->heap_budget);
+	if (!r->sel)
+		return false;
+	fs_space(r, &fs_free, &fs_total);
+	if (first) {
+		r->rep->fs_free = fs_free;
+		r->rep->fs_total = fs_total;
+	}
+	r->rep->stopped = walk(r, pass1_file, false) != 0;
+	cw_selector_plan(r->sel, fs_free, fs_total);
+	if (first)
+		fill_before(r);
+	return true;
 }
 
 static void log_summary(const struct run *r)
 {
 	const struct cw_purge_report *rep = r->rep;
 	char files[32], bytes[32], errs[32], secs[32];
-	snprintf(files, sizeof(files), "%" PRIu64, rep->files_before - rep->files_after);
-	snprintf(bytes, sizeof(bytes), "%" PRIu64, rep->bytes_before - rep->bytes_after);
+	uint64_t nfiles = 0, nbytes = 0;
+	for (int i = 0; i < CW_PURGE_REASON_MAX; i++) {
+		nfiles += rep->files[i];
+		nbytes += rep->bytes[i];
+	}
+	snprintf(files, sizeof(files), "%" PRIu64, nfiles);
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, nbytes);
 	snprintf(errs, sizeof(errs), "%" PRIu64, rep->errors);
 	snprintf(secs, sizeof(secs), "%.3f", rep->scan_seconds + rep->purge_seconds);
 	cw_info(rep->dry_run ? "purge finished (dry run)" : "purge finished", "cache", r->o->name ? r->o->name : "",
@@ -306,19 +372,19 @@ int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, cha
 	r.now_ns = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec;
 	rep->start_time = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
 	double t0 = cw_clock_seconds(CLOCK_MONOTONIC);
-	int open_rc = cw_root_open(o->path, &r.root, err, errlen);
+	int open_rc = cw_root_open(o->path, o->validated, &r.root, err, errlen);
 	if (open_rc != 0)
 		return open_rc;
-	r.sel = cw_selector_new(o->policy, r.now_ns, o->heap_budget);
-	if (!r.sel) {
+	rep->root_id = (struct cw_root_id){ r.root.dev, (ino_t)r.root.ino };
+	rep->root_changed = r.root.changed;
+	if (r.root.changed)
+		cw_warn("purge: the root is another directory than the one validated before; it passed every check again",
+			"cache", o->name ? o->name : "", "path", o->path);
+	if (!scan(&r, true)) {
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
 	rc = 0;
-	fs_space(&r);
-	rep->stopped = walk(&r, pass1_file, false) != 0;
-	cw_selector_plan(r.sel, rep->fs_free, rep->fs_total);
-	fill_before(&r);
 	rep->scan_seconds = cw_clock_seconds(CLOCK_MONOTONIC) - t0;
 	struct cw_selector_totals t;
 	cw_selector_totals(r.sel, &t);
@@ -326,7 +392,21 @@ int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, cha
 		goto done;
 	double t1 = cw_clock_seconds(CLOCK_MONOTONIC);
 	r.next_slot = t1;
-	rep->stopped = purge_passes(&r) != 0;
+	for (unsigned rescans = 0;; rescans++) {
+		uint64_t unfreed = rep->links_unfreed;
+		r.kept_oldest = INT64_MAX;
+		rep->stopped = purge_passes(&r) != 0;
+		if (!rescan_needed(&r, unfreed, rescans))
+			break;
+		if (!scan(&r, false)) {
+			rc = -1;
+			snprintf(err, errlen, "out of memory");
+			goto cleanup;
+		}
+		cw_selector_totals(r.sel, &t);
+		if (rep->stopped || !t.work)
+			break;
+	}
 	rep->purge_seconds = cw_clock_seconds(CLOCK_MONOTONIC) - t1;
 done:
 	fill_after(&r);

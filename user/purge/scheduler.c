@@ -10,6 +10,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "purge/purge.h"
+#include "purge/select.h"
 
 #define DEFAULT_INTERVAL_S 300.0
 #define MIN_COOLDOWN_S 1.0
@@ -23,6 +24,8 @@ struct job {
 	atomic_bool stop;
 	atomic_bool done;
 	struct cw_cache_config cfg;
+	struct cw_root_id validated;
+	bool have_validated;
 	bool scan_only;
 	int rc;
 	char err[512];
@@ -43,6 +46,8 @@ struct slot {
 	uint64_t written_base;        /* count when the last scan started */
 	uint64_t written_at_unreachable;
 	int64_t oldest_ts_ns;
+	struct cw_root_id root_id;    /* identity the last successful run validated */
+	bool have_root_id;
 	char last_err[512];
 };
 
@@ -113,6 +118,7 @@ static void *job_main(void *arg)
 {
 	struct job *j = arg;
 	struct cw_purge_opts o = { .name = j->cfg.name, .path = j->cfg.path, .policy = &j->cfg.purge,
+				   .validated = j->have_validated ? &j->validated : NULL,
 				   .scan_only = j->scan_only, .stop = &j->stop };
 	j->rc = cw_purge_run(&o, &j->rep, j->err, sizeof(j->err));
 	atomic_store(&j->done, true);
@@ -217,6 +223,8 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 		return;
 	}
 	s->last_err[0] = '\0';
+	s->root_id = r->root_id;
+	s->have_root_id = true;
 	if (r->stopped)
 		return;
 	s->have_scan = true;
@@ -278,12 +286,24 @@ static const char *trigger(const struct slot *s, double now, const struct statvf
 	/* nothing more can go until something new is written: wait for the interval */
 	if (s->last_unreachable && s->written == s->written_at_unreachable)
 		return NULL;
-	if (pol->max_size && s->have_scan &&
-	    (long double)s->stats.scanned_size_bytes + since > (long double)pol->max_size * pol->high_watermark / 100.0L)
+	/* The same goals a purge computes from its scan, here from estimates:
+	 * the last scan plus the bytes written since, and free space now. */
+	struct cw_purge_goals g;
+	uint64_t size = s->have_scan ? s->stats.scanned_size_bytes + since : 0;
+	uint64_t files = s->have_scan ? s->stats.files : 0;
+	uint64_t fs_free = vfs_ok ? (uint64_t)vfs->f_bavail * vfs->f_frsize : 0;
+	uint64_t fs_total = vfs_ok ? (uint64_t)vfs->f_blocks * vfs->f_frsize : 0;
+	cw_purge_compute_goals(pol, size, files, fs_free, fs_total, &g);
+	switch (cw_purge_goals_reason(&g)) {
+	case CW_PURGE_SIZE:
 		return "high_watermark";
-	if (pol->min_free > 0 && vfs_ok && vfs->f_blocks &&
-	    (double)vfs->f_bavail * 100.0 / (double)vfs->f_blocks < pol->min_free)
+	case CW_PURGE_FREE_SPACE:
 		return "min_free";
+	case CW_PURGE_FILES:
+		return "max_files";
+	default:
+		break;
+	}
 	return NULL;
 }
 
@@ -296,6 +316,8 @@ static void start_job(struct slot *s, double now, const char *why)
 		return;
 	}
 	j->scan_only = !s->cfg.purge.enabled;
+	j->validated = s->root_id;
+	j->have_validated = s->have_root_id;
 	atomic_init(&j->stop, false);
 	atomic_init(&j->done, false);
 	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
@@ -307,6 +329,18 @@ static void start_job(struct slot *s, double now, const char *why)
 	s->job = j;
 	s->last_start = now;
 	s->written_base = s->written;
+}
+
+/* Free space where the root really is: resolved without symlinks like a run
+ * does, so nobody can point the min_free trigger at another file system. */
+static bool root_statvfs(const struct slot *s, struct statvfs *vfs)
+{
+	struct cw_root_ref ref;
+	if (cw_root_resolve(s->cfg.path, 0, NULL, &ref, NULL, 0) != CW_ROOT_OK)
+		return false;
+	bool ok = fstatvfs(ref.fd, vfs) == 0;
+	cw_root_ref_close(&ref);
+	return ok;
 }
 
 static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wall, const uint64_t *w)
@@ -323,7 +357,7 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wa
 		s->written = *w;
 	}
 	struct statvfs vfs;
-	bool vfs_ok = statvfs(s->cfg.path, &vfs) == 0;
+	bool vfs_ok = root_statvfs(s, &vfs);
 	pthread_mutex_lock(&p->lock);
 	struct cw_purge_stats *st = &s->stats;
 	if (vfs_ok) {
@@ -342,14 +376,24 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wa
 		start_job(s, now, why);
 }
 
-void cw_purger_tick(struct cw_purger *p, double now, const uint64_t *written, size_t nwritten)
+/* Bytes written into a cache as the data plane's snapshot has them; NULL when
+ * it does not watch that cache (yet). */
+static const uint64_t *written_of(const struct cw_snapshot *snap, const struct cw_cache_config *cfg)
+{
+	for (size_t i = 0; snap && i < snap->ncaches; i++)
+		if (!strcmp(snap->caches[i].name, cfg->name) && !strcmp(snap->caches[i].path, cfg->path))
+			return &snap->caches[i].written_bytes;
+	return NULL;
+}
+
+void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *snap)
 {
 	if (!p)
 		return;
 	double wall = cw_clock_seconds(CLOCK_REALTIME);
 	reap_retired(p, false);
 	for (size_t i = 0; i < p->n; i++)
-		tick_slot(p, &p->slots[i], now, wall, written && i < nwritten ? &written[i] : NULL);
+		tick_slot(p, &p->slots[i], now, wall, written_of(snap, &p->slots[i].cfg));
 }
 
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max)

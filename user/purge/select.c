@@ -1,7 +1,7 @@
 /* Victim selection for the purge engine: classification, age histogram, cutoff, bounded candidate heap. */
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/glob.h"
 #include "purge/select.h"
 
 struct cw_selector {
@@ -42,12 +42,9 @@ int64_t cw_purge_timestamp(enum cw_timestamp mode, int64_t atime_ns, int64_t mti
 
 bool cw_purge_name_protected(const struct cw_purge_policy *p, const char *relpath)
 {
-	const char *slash = strrchr(relpath, '/');
-	const char *base = slash ? slash + 1 : relpath;
-	for (size_t i = 0; i < p->nprotect; i++) {
-		if (!fnmatch(p->protect[i], relpath, FNM_PATHNAME) || !fnmatch(p->protect[i], base, 0))
+	for (size_t i = 0; i < p->nprotect; i++)
+		if (cw_glob_match(p->protect[i], relpath))
 			return true;
-	}
 	return false;
 }
 
@@ -109,9 +106,13 @@ void cw_purge_compute_goals(const struct cw_purge_policy *p, uint64_t disk_bytes
 	if (p->max_files && files > pct_of(p->max_files, p->high_watermark))
 		g->files = files - pct_of(p->max_files, lw);
 	if (p->min_free > 0 && fs_total) {
-		uint64_t want = pct_of(fs_total, p->min_free);
-		if (want < fs_total)
-			want++; /* round up: "at least min_free" */
+		/* "at least min_free": the exact share rounded up to a byte */
+		long double exact = (long double)fs_total * p->min_free / 100.0L;
+		uint64_t want = (uint64_t)exact;
+		if ((long double)want < exact)
+			want++;
+		if (want > fs_total)
+			want = fs_total;
 		if (fs_free < want)
 			g->free_bytes = want - fs_free;
 	}
@@ -245,21 +246,25 @@ void cw_selector_plan(struct cw_selector *s, uint64_t fs_free, uint64_t fs_total
 
 bool cw_selector_goal_left(const struct cw_selector *s)
 {
-	return s->left.size_bytes || s->left.free_bytes || s->left.files;
+	return cw_purge_goals_reason(&s->left) != CW_PURGE_REASON_MAX;
+}
+
+enum cw_purge_reason cw_purge_goals_reason(const struct cw_purge_goals *g)
+{
+	if (g->size_bytes)
+		return CW_PURGE_SIZE;
+	if (g->free_bytes)
+		return CW_PURGE_FREE_SPACE;
+	if (g->files)
+		return CW_PURGE_FILES;
+	return CW_PURGE_REASON_MAX;
 }
 
 /* A victim deleted for no age reason is charged to the first unmet goal. */
 static bool goal_reason(const struct cw_selector *s, enum cw_purge_reason *r)
 {
-	if (s->left.size_bytes)
-		*r = CW_PURGE_SIZE;
-	else if (s->left.free_bytes)
-		*r = CW_PURGE_FREE_SPACE;
-	else if (s->left.files)
-		*r = CW_PURGE_FILES;
-	else
-		return false;
-	return true;
+	*r = cw_purge_goals_reason(&s->left);
+	return *r != CW_PURGE_REASON_MAX;
 }
 
 static int key_cmp(int64_t ats, const char *ap, int64_t bts, const char *bp)

@@ -22,8 +22,8 @@
 int64_t cw_purge_timestamp(enum cw_timestamp mode, int64_t atime_ns, int64_t mtime_ns,
 			   int64_t ctime_ns, int64_t now_ns);
 
-/* True when a protect glob matches the relative path (FNM_PATHNAME) or the base
- * name of that one entry. */
+/* True when a protect glob matches the entry (cw_glob_match: base name for a
+ * pattern without "/", the whole relative path otherwise, "**" included). */
 bool cw_purge_name_protected(const struct cw_purge_policy *p, const char *relpath);
 /* True when the entry or any directory above it (inside the root) is protected. */
 bool cw_purge_path_protected(const struct cw_purge_policy *p, const char *relpath);
@@ -40,6 +40,12 @@ struct cw_purge_goals {
 };
 void cw_purge_compute_goals(const struct cw_purge_policy *p, uint64_t disk_bytes, uint64_t files,
 			    uint64_t fs_free, uint64_t fs_total, struct cw_purge_goals *g);
+/* The one high-watermark predicate: the first unmet goal (size, then free
+ * space, then files) or CW_PURGE_REASON_MAX when every goal is met. The
+ * scheduler asks it on estimates to decide whether a purge starts; the
+ * selector on the scan's totals to decide what goes, and to charge each
+ * victim to a reason. */
+enum cw_purge_reason cw_purge_goals_reason(const struct cw_purge_goals *g);
 
 /* Where the cutoff falls in the histogram (oldest bucket = highest index). */
 struct cw_purge_plan {

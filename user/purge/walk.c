@@ -1,32 +1,20 @@
-/* Safe traversal of a cache root: refusing dangerous roots, walking without following links or crossing mounts. */
+/* Safe traversal of a cache root: opening it through lib/root, walking without following links or crossing mounts. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include "lib/log.h"
+#include "lib/root.h"
 #include "purge/select.h"
 #include "purge/walk.h"
 
 #define WALK_LOG_MAX 20
 
-/* Directories that are never a cache root themselves (compared by identity, so
- * /lib -> /usr/lib and any other spelling of them is caught too). */
-static const char *const system_dirs[] = {
-	"/", "/home", "/usr", "/etc", "/var", "/root", "/bin", "/boot", "/dev", "/lib",
-	"/lib32", "/lib64", "/libx32", "/opt", "/proc", "/run", "/sbin", "/srv", "/sys",
-	"/tmp", "/var/lib", "/var/cache", "/var/tmp", "/var/log", "/var/spool", "/var/mail",
-	"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/usr/local", "/usr/share",
-	"/usr/include", "/mnt", "/media", "/snap", "/nix", "/nix/store",
-};
-
-static const unsigned stat_mask = STATX_TYPE | STATX_MODE | STATX_UID | STATX_INO | STATX_SIZE |
+static const unsigned stat_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_INO | STATX_SIZE |
 				  STATX_BLOCKS | STATX_ATIME | STATX_MTIME | STATX_CTIME | STATX_MNT_ID;
 
 int cw_entry_statx(int dirfd, const char *name, struct statx *stx)
@@ -76,153 +64,28 @@ bool cw_root_same_mount(const struct cw_root *r, int dirfd, const char *name, co
 	return true;
 }
 
-static int fail(char *err, size_t len, const char *fmt, const char *a, const char *b)
+int cw_root_open(const char *path, const struct cw_root_id *validated, struct cw_root *r, char *err,
+		 size_t errlen)
 {
-	snprintf(err, len, fmt, a, b ? b : "");
-	return -1;
-}
-
-/* Same, for roots refused by policy rather than by the system. */
-static int refuse(char *err, size_t len, const char *fmt, const char *a, const char *b)
-{
-	fail(err, len, fmt, a, b);
-	return -2;
-}
-
-static bool same_inode(const char *path, const struct cw_root *r)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && st.st_dev == r->dev && st.st_ino == r->ino;
-}
-
-static const char *system_dir_match(const struct cw_root *r)
-{
-	const size_t n = sizeof(system_dirs) / sizeof(system_dirs[0]);
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(r->real, system_dirs[i]))
-			return system_dirs[i];
-	for (size_t i = 0; i < n; i++)
-		if (same_inode(system_dirs[i], r))
-			return system_dirs[i];
-	return NULL;
-}
-
-/* Home directories: the caller's, every local account's, and /home/<x>. */
-static bool is_home_dir(const struct cw_root *r)
-{
-	const char *home = getenv("HOME");
-	if (home && *home && same_inode(home, r))
-		return true;
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", r->real);
-	if (!strcmp(dirname(tmp), "/home"))
-		return true;
-	FILE *f = fopen("/etc/passwd", "re");
-	if (!f)
-		return false;
-	bool hit = false;
-	struct passwd *pw;
-	while (!hit && (pw = fgetpwent(f)))
-		hit = pw->pw_dir && *pw->pw_dir && same_inode(pw->pw_dir, r);
-	fclose(f);
-	return hit;
-}
-
-/* A host's "/" mounted somewhere (a container's hostPath) has another identity
- * than our "/", so also refuse anything shaped like a system root. */
-static bool looks_like_system(const struct cw_root *r)
-{
-	struct stat a, b;
-	return fstatat(r->fd, "etc/passwd", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(a.st_mode) &&
-	       fstatat(r->fd, "usr", &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(b.st_mode);
-}
-
-/* Whoever can rename entries in an ancestor can swap the cache for any other
- * directory between two purges: every ancestor must be owned by root or the
- * cache's owner, and not writable by others unless sticky (like /tmp). */
-static const char *untrusted_ancestor(const struct cw_root *r, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", r->real);
-	for (;;) {
-		char *slash = strrchr(buf, '/');
-		if (!slash)
-			return NULL;
-		if (slash == buf)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		struct stat st;
-		if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-			return buf;
-		if (st.st_uid != 0 && st.st_uid != r->uid)
-			return buf;
-		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-			return buf;
-		if (slash == buf)
-			return NULL;
-	}
-}
-
-static int check_root(struct cw_root *r, const char *path, char *err, size_t len)
-{
-	const char *sys = system_dir_match(r);
-	if (sys)
-		return refuse(err, len, "refusing to purge %s: it is the system directory %s", path, sys);
-	if (is_home_dir(r))
-		return refuse(err, len, "refusing to purge %s: it is a home directory%s", path, NULL);
-	if (looks_like_system(r))
-		return refuse(err, len, "refusing to purge %s: it holds etc/passwd and usr/, like a system root%s", path, NULL);
-	char anc[PATH_MAX];
-	const char *bad = untrusted_ancestor(r, anc, sizeof(anc));
-	if (bad)
-		return refuse(err, len, "refusing to purge %s: its parent directory %s is writable or owned by another user", path, bad);
-	struct statvfs vfs;
-	if (fstatvfs(r->fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
-		return refuse(err, len, "refusing to purge %s: it is on a read-only file system%s", path, NULL);
-	if (faccessat(r->fd, "", W_OK | X_OK, AT_EMPTY_PATH | AT_EACCESS) != 0)
-		return refuse(err, len, "refusing to purge %s: no write permission (%s)", path, strerror(errno));
-	return 0;
-}
-
-static int resolve_real(struct cw_root *r)
-{
-	char link[64];
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", r->fd);
-	ssize_t n = readlink(link, r->real, sizeof(r->real) - 1);
-	if (n <= 0)
-		return -1;
-	r->real[n] = '\0';
-	return r->real[0] == '/' ? 0 : -1;
-}
-
-int cw_root_open(const char *path, struct cw_root *r, char *err, size_t errlen)
-{
+	struct cw_root_ref ref;
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-	if (!path || path[0] != '/')
-		return refuse(err, errlen, "cache path '%s' is not absolute%s", path ? path : "", NULL);
-	r->fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat lst;
-	if (r->fd < 0 && (errno == ELOOP || (errno == ENOTDIR && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))))
-		return refuse(err, errlen, "refusing to purge %s: it is a symlink%s", path, NULL);
-	if (r->fd < 0)
-		return fail(err, errlen, "cannot open cache root %s: %s", path, strerror(errno));
-	int rc = -1;
+	int rc = cw_root_resolve(path, CW_ROOT_PURGE, validated, &ref, err, errlen);
+	if (rc != CW_ROOT_OK)
+		return rc;
 	struct statx stx;
-	if (cw_entry_statx(r->fd, "", &stx) != 0 || resolve_real(r) != 0) {
-		fail(err, errlen, "cannot identify cache root %s: %s", path, strerror(errno));
-		goto cleanup;
+	if (cw_entry_statx(ref.fd, "", &stx) != 0) {
+		snprintf(err, errlen, "cannot identify cache root %s: %s", path, strerror(errno));
+		cw_root_ref_close(&ref);
+		return CW_ROOT_MISSING;
 	}
-	r->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-	r->ino = stx.stx_ino;
-	r->uid = stx.stx_uid;
+	r->fd = ref.fd;
+	r->dev = ref.id.dev;
+	r->ino = ref.id.ino;
+	r->uid = ref.uid;
+	r->changed = ref.changed;
 	r->have_mnt_id = entry_mnt_id(r->fd, "", &stx, &r->mnt_id);
-	rc = check_root(r, path, err, errlen);
-	if (rc == 0)
-		return 0;
-cleanup:
-	cw_root_close(r);
-	return rc;
+	return 0;
 }
 
 void cw_root_close(struct cw_root *r)

@@ -1,4 +1,4 @@
-/* Safe traversal of a cache root: refusing dangerous roots, walking without following links or crossing mounts. */
+/* Safe traversal of a cache root: opening it through lib/root, walking without following links or crossing mounts. */
 #ifndef CW_PURGE_WALK_H
 #define CW_PURGE_WALK_H
 
@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include "config/config.h"
+#include "lib/root.h"
 
 #define CW_WALK_MAX_DEPTH 128 /* directory levels below the root; one fd each */
 
@@ -21,15 +22,15 @@ struct cw_root {
 	uint64_t mnt_id;
 	bool have_mnt_id;
 	uid_t uid;
-	char real[PATH_MAX]; /* where it really is, for messages and checks */
+	bool changed;  /* not the identity validated earlier (then re-validated in full) */
 };
 
-/* Opens path (absolute; its last component must not be a symlink) and refuses
- * system directories, home directories, roots on read-only or unwritable file
- * systems, roots under directories others can write to, and trees that look like
- * a whole system. Returns 0; -1 when it cannot be opened, -2 when refused;
- * with a sentence in err. */
-int cw_root_open(const char *path, struct cw_root *r, char *err, size_t errlen);
+/* Opens path for purging with cw_root_resolve(CW_ROOT_PURGE): no symlink in
+ * any component, trusted ancestors, no refused root, writable. validated (may
+ * be NULL) is the identity an earlier run validated. Returns 0; -1 when it
+ * cannot be opened, -2 when refused; with a sentence in err. */
+int cw_root_open(const char *path, const struct cw_root_id *validated, struct cw_root *r, char *err,
+		 size_t errlen);
 void cw_root_close(struct cw_root *r);
 
 /* Identity of one directory entry, never following a symlink. */

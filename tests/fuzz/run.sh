@@ -18,7 +18,7 @@ fail() {
 }
 
 # Only the configuration sources: no libbpf, no skeleton needed.
-srcs="tests/fuzz/fuzz_config.c user/lib/units.c $(ls user/config/*.c)"
+srcs="tests/fuzz/fuzz_config.c $(ls user/lib/*.c user/config/*.c)"
 # shellcheck disable=SC2086
 $CLANG -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -2,7 +2,8 @@
 # `cachewatch run` end to end (real BPF, needs root): exact values after known
 # writes, promtool-clean text and OpenMetrics, a real Prometheus scraping it,
 # 404/405, the stale TTL, 200 concurrent scrapers under heavy writes, TLS with
-# basic auth and min_version, startup failures before attach, SIGTERM. Prints TAP.
+# basic auth and min_version, startup failures before attach, slowloris, SIGTERM.
+# Prints TAP.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BIN=${CW_BIN:-build/cachewatch}
@@ -11,14 +12,15 @@ T=$(mktemp -d /tmp/cw-agenthttp.XXXXXX)
 . tests/lib/tap.sh
 agent=""
 agent2=""
+early=""
 prom=""
 writer=""
 
 cleanup() {
-	for p in $writer $prom $agent $agent2; do
+	for p in $writer $prom $agent $agent2 $early; do
 		kill "$p" 2>/dev/null
 	done
-	for p in $writer $prom $agent $agent2; do
+	for p in $writer $prom $agent $agent2 $early; do
 		wait "$p" 2>/dev/null
 	done
 	rm -rf "$T"
@@ -295,12 +297,53 @@ sed 's/key.pem/other.pem/' "$T/web.yml" >"$T/web-badkey.yml"
 startup_fails "key not matching the certificate" "TLS certificate" --web.listen-address 127.0.0.1:0 \
 	--web.config.file "$T/web-badkey.yml"
 startup_fails "unreadable web config" "cannot read" --web.listen-address 127.0.0.1:0 --web.config.file "$T/nope.yml"
+# SIGTERM while BPF is being attached (seconds): start-up stops there, exit 0.
+"$BIN" run --watch "t=$C" --web.listen-address 127.0.0.1:0 >"$T/early.log" 2>&1 &
+early=$!
+i=0
+while ! grep -q 'msg=listening' "$T/early.log" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM "$early"
+wait "$early"
+rc=$?
+early=""
+if [ $rc -eq 0 ] && grep -q 'received signal during start-up' "$T/early.log" &&
+	! grep -q 'msg="cachewatch started"' "$T/early.log"; then
+	ok "SIGTERM during start-up: start-up stops, exit 0"
+else
+	not_ok "SIGTERM during start-up: start-up stops, exit 0" "rc=$rc" "$(cat "$T/early.log")"
+fi
+# A FIFO as TLS key_file: a clear error at once, not a start-up that hangs.
+mkfifo "$T/key.fifo"
+sed 's/key.pem/key.fifo/' "$T/web.yml" >"$T/web-fifo.yml"
+startup_fails "FIFO as key_file" "key.fifo: not a regular file" --web.listen-address 127.0.0.1:0 \
+	--web.config.file "$T/web-fifo.yml"
 "$BIN" run --bogus >/dev/null 2>&1
 check_eq "unknown flag exits 2" "$?" 2
 "$BIN" run --web.telemetry-path metrics >"$T/usage.log" 2>&1
 rc=$?
 grep -q -- '--web.telemetry-path' "$T/usage.log" && check_eq "bad telemetry path exits 2 naming the flag" "$rc" 2 ||
 	not_ok "bad telemetry path exits 2 naming the flag" "$(cat "$T/usage.log")"
+
+# ---- slowloris: a new client still gets /metrics ----------------------------------
+
+# 64 connections trickling one header byte every 200 ms, reconnecting
+# whatever the agent closes: first all from 127.0.0.1 (the per-address cap),
+# then spread over 64 addresses (the cap on connections waiting for headers).
+# A fresh client from 127.0.0.2 must get /metrics meanwhile.
+for spread in 0 64; do
+	"$TOOLS/scrapers" --slowloris 60 --sources $spread 127.0.0.1 "$PORT" 64 >"$T/loris.out" 2>&1 &
+	loris=$!
+	sleep 2
+	codes=""
+	for i in 1 2 3; do
+		codes="$codes $(curl -s --interface 127.0.0.2 -m 5 -o /dev/null -w '%{http_code}' "$URL/metrics")"
+		sleep 0.5
+	done
+	kill "$loris"
+	wait "$loris" 2>/dev/null
+	check_eq "slowloris from $([ $spread = 0 ] && echo one address || echo $spread addresses): fresh scrapes answered" \
+		"$codes" " 200 200 200"
+done
 
 # ---- shutdown --------------------------------------------------------------------
 

@@ -100,6 +100,24 @@ check_metric "removed cache a disappears" "$wa" absent
 write_files "$T/b/sub" 2 v
 check_metric "changed cache b gets per-directory series" 'cachewatch_write_bytes_total{cache="b",dir="sub"}' 8192
 
+# A file nested 100,000 levels deep: refused with the depth message, and the
+# maps are polled meanwhile (the poll timestamp moves within seconds of SIGHUP;
+# the loader alone used to take minutes over such a file, polling stopped).
+cp "$T/c.yml" "$T/good.yml"
+python3 -c 'import sys; sys.stdout.write("caches: " + "[" * 100000 + "]" * 100000 + "\n")' >"$T/c.yml"
+kill -HUP "$pid"
+p0=$(metric cachewatch_last_poll_timestamp_seconds)
+sleep 2
+p1=$(metric cachewatch_last_poll_timestamp_seconds)
+[ -n "$p0" ] && [ -n "$p1" ] && [ "$(echo "$p1 > $p0" | bc)" = 1 ] &&
+	ok "deep file: polling goes on during the reload ($p0 -> $p1)" ||
+	not_ok "deep file: polling goes on during the reload" "$p0 -> $p1"
+i=0
+until grep -q 'nested deeper than 64 levels' "$T/log" || [ $i -gt 100 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q "reload failed; keeping the running configuration.*c.yml:1:72: nested deeper than 64 levels" "$T/log" &&
+	ok "deep file: refused with line:column and the depth" || not_ok "deep file: refused with the depth" "$(tail -3 "$T/log")"
+cp "$T/good.yml" "$T/c.yml"
+
 kill -HUP "$pid" 2>/dev/null
 sleep 0.3
 kill -0 "$pid" 2>/dev/null && ok "agent survives repeated reloads" || not_ok "agent survives repeated reloads" "$(tail -5 "$T/log")"

@@ -30,7 +30,7 @@ fi
 mkdir -p "$tmp/w/sub"
 ("$BIN" top --json --count 2 --interval 300ms "$tmp/w" >"$tmp/json" 2>"$tmp/log") &
 pid=$!
-for _ in $(seq 100); do grep -q "watching" "$tmp/log" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "watching" "$tmp/log" && break; sleep 0.1; done
 printf 'hello' >"$tmp/w/sub/f"
 wait $pid
 rc=$?
@@ -40,6 +40,24 @@ last=$(tail -n 1 "$tmp/json")
 ok $(echo "$last" | grep -q '"dir":"sub","write_bytes":5,"writes":1'; echo $?) "JSON has the exact bytes and writes of dir sub"
 backend=$(echo "$last" | sed -n 's/.*"backend":"\([a-z]*\)".*/\1/p')
 ok $(grep -q "BPF attached.*backend=$backend" "$tmp/log"; echo $?) "auto says which backend it chose in the log ($backend)"
+
+"$BIN" top --count 1 "$tmp/w" "$tmp/w/sub/.." >"$tmp/out" 2>"$tmp/err"
+rc=$?
+ok $([ $rc -eq 2 ] && grep -q "are the same directory" "$tmp/err"; echo $?) "one directory given twice: exit 2 and says so (rc=$rc)"
+
+# A name that is not UTF-8 (the lone byte 0xe9) and the UTF-8 name "é" (U+00E9):
+# two different directories, two different JSON strings (the \xNN form of labels).
+mkdir -p "$tmp/u/$(printf '\351')" "$tmp/u/$(printf '\303\251')"
+("$BIN" top --json --count 2 --interval 300ms --group-depth 1 "$tmp/u" >"$tmp/json" 2>"$tmp/log") &
+pid=$!
+for _ in $(seq 300); do grep -q "watching" "$tmp/log" && break; sleep 0.1; done
+printf 'ab' >"$tmp/u/$(printf '\351')/f"
+printf 'abc' >"$tmp/u/$(printf '\303\251')/f"
+wait $pid
+last=$(tail -n 1 "$tmp/json")
+ok $(printf '%s\n' "$last" | grep -q '"dir":"\\\\xe9","write_bytes":2,' && printf '%s\n' "$last" | grep -q "\"dir\":\"$(printf '\303\251')\",\"write_bytes\":3,"; echo $?) \
+	"JSON: byte 0xe9 is \"\\\\xe9\", U+00E9 stays itself, each with its own bytes"
+ok $(python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1], "rb")]' "$tmp/json"; echo $?) "JSON lines are valid UTF-8 JSON"
 
 if [ "$backend" = tracepoint ]; then
 	for b in fentry kprobe; do

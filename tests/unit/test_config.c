@@ -468,10 +468,72 @@ static void test_load(void **state)
 	assert_empty(&cfg);
 
 	assert_int_equal(cw_config_load(tmp, &cfg, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "cannot read config file: Is a directory"));
+	assert_non_null(strstr(err, "cannot open config file: not a regular file"));
 	assert_empty(&cfg);
+	/* a FIFO nobody writes to is refused at once instead of blocking forever
+	 * (the alarm kills the test if it blocks) */
+	snprintf(path, sizeof(path), "%s/fifo.yml", tmp);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(cw_config_load(path, &cfg, err, sizeof(err)), -1);
+	alarm(0);
+	assert_non_null(strstr(err, "fifo.yml: cannot open config file: not a regular file"));
+	unlink(path);
 	/* err may be NULL: callers that only want the verdict */
 	assert_int_equal(cw_config_load(tmp, &cfg, NULL, 0), -1);
+}
+
+/* 100,000 nested flow sequences: refused by the depth cap with line:column
+ * (libyaml's loader alone took minutes, quadratic in the depth). */
+static void test_too_deep(void **state)
+{
+	enum { LEVELS = 100000 };
+	char *buf = malloc(2 * LEVELS + 16), err[256];
+	struct cw_config cfg;
+
+	(void)state;
+	assert_non_null(buf);
+	size_t n = (size_t)sprintf(buf, "caches: ");
+	memset(buf + n, '[', LEVELS);
+	memset(buf + n + LEVELS, ']', LEVELS);
+	n += 2 * LEVELS;
+	buf[n++] = '\n';
+	assert_int_equal(cw_config_parse("deep.yml", buf, n, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "deep.yml:1:72: nested deeper than 64 levels");
+	/* 64 levels are within the cap: the schema, not the cap, refuses them */
+	n = (size_t)sprintf(buf, "caches: ");
+	memset(buf + n, '[', 63);
+	memset(buf + n + 63, ']', 63);
+	n += 126;
+	assert_int_equal(cw_config_parse("ok.yml", buf, n, &cfg, err, sizeof(err)), -1);
+	assert_null(strstr(err, "nested deeper"));
+	free(buf);
+}
+
+/* The poll interval has one range, checked by one function with one message,
+ * whether it comes from the file, a flag or a struct filled in by code. */
+static void test_one_range(void **state)
+{
+	struct cw_config cfg;
+	char err[256];
+
+	(void)state;
+	cw_config_defaults(&cfg);
+	cfg.poll_interval_ms = 5;
+	assert_int_equal(cw_config_validate(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "configuration: poll_interval: 5ms is out of range (10ms to 1h)");
+	cfg.poll_interval_ms = 1000;
+	cfg.stale_ttl_ms = 8ULL * 24 * 3600 * 1000;
+	assert_int_equal(cw_config_validate(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "configuration: stale_ttl: 8d is out of range (0s to 7d)");
+	enum cw_timestamp ts;
+	assert_int_equal(cw_timestamp_parse("atime", &ts), 0);
+	assert_int_equal(ts, CW_TS_ATIME);
+	assert_int_equal(cw_timestamp_parse("mtime", &ts), 0);
+	assert_int_equal(ts, CW_TS_MTIME);
+	assert_int_equal(cw_timestamp_parse("max", &ts), 0);
+	assert_int_equal(ts, CW_TS_MAX);
+	assert_int_equal(cw_timestamp_parse("ctime", &ts), -1);
 }
 
 static void test_too_large(void **state)
@@ -773,6 +835,8 @@ int main(void)
 		cmocka_unit_test(test_recursive_alias),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_too_deep),
+		cmocka_unit_test(test_one_range),
 		cmocka_unit_test(test_add_watch),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_default_env),

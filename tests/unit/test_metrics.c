@@ -9,6 +9,8 @@
 #include <zlib.h>
 #include <cmocka.h>
 #include "http/exposition.h"
+#include "http/gzip.h"
+#include "lib/utf8.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
 
@@ -80,7 +82,7 @@ static char *sanitize(const char *raw)
 {
 	struct cw_buf b = { 0 };
 	size_t len;
-	cw_label_sanitize(&b, raw);
+	cw_utf8_sanitize(&b, raw);
 	cw_buf_append(&b, "", 0);
 	return cw_buf_steal(&b, &len);
 }

@@ -130,8 +130,17 @@ static void json_escaping(void **state)
 	(void)state;
 	jsonw_escape(f, "a\"b\\c\nd\x01\xff\xc3\xa9");
 	fclose(f);
-	/* quote, backslash, newline, control byte, invalid byte, valid UTF-8 (é) */
-	assert_string_equal(buf, "\"a\\\"b\\\\c\\nd\\u0001\\u00ff\xc3\xa9\"");
+	/* quote, backslash, newline, control byte, invalid byte, valid UTF-8 (é):
+	 * the invalid byte and the backslash in the lossless \xNN text form of
+	 * metric labels, so the lone byte 0xe9 and "é" (U+00E9) stay different */
+	assert_string_equal(buf, "\"a\\\"b\\\\x5cc\\nd\\u0001\\\\xff\xc3\xa9\"");
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	jsonw_escape(f, "\xe9");
+	jsonw_escape(f, "\xc3\xa9");
+	fclose(f);
+	assert_string_equal(buf, "\"\\\\xe9\"\"\xc3\xa9\"");
 	free(buf);
 }
 

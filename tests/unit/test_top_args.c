@@ -19,6 +19,7 @@ static void usage_errors(void **state)
 	assert_int_equal(RUN("--bpf.attach=fprobe", "/tmp"), 2);
 	assert_int_equal(RUN("--interval=soon", "/tmp"), 2);
 	assert_int_equal(RUN("--interval=1ms", "/tmp"), 2);  /* below the 10ms floor */
+	assert_int_equal(RUN("--interval=2h", "/tmp"), 2);   /* above poll_interval's 1h ceiling */
 	assert_int_equal(RUN("--group-depth=9", "/tmp"), 2); /* above CW_MAX_GROUP_DEPTH */
 	assert_int_equal(RUN("--group-depth=-1", "/tmp"), 2);
 	assert_int_equal(RUN("--count=0", "/tmp"), 2);

@@ -4,10 +4,12 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <crypt.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include "http/webconfig.h"
 
@@ -86,6 +88,9 @@ static void test_errors(void **state)
 	expect_error("foo: 1\n", "unknown key foo");
 	expect_error("tls_server_config: [1]\n", "must be a mapping");
 	expect_error("basic_auth_users:\n  alice: notahash\n", "alice: not a bcrypt hash");
+	char deep[256] = "basic_auth_users: ";
+	memset(deep + strlen(deep), '{', 100);
+	expect_error(deep, "web.yml:1:82: nested deeper than 64 levels");
 	expect_error("basic_auth_users:\n  alice: $1$abc$def\n", "not a bcrypt hash");
 	expect_error("tls_server_config:\n  cert_file: cert.pem\n", "needs both cert_file and key_file");
 	expect_error("tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS14\n",
@@ -151,6 +156,52 @@ static void test_authenticate(void **state)
 	cw_webconfig_free(w);
 }
 
+/* crypt_r as the library sees it: the executable's definition comes first, so
+ * the tests see which hash each check really ran bcrypt on. */
+static char last_setting[128];
+char *crypt_r(const char *phrase, const char *setting, struct crypt_data *data)
+{
+	static char *(*real)(const char *, const char *, struct crypt_data *);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "crypt_r");
+	snprintf(last_setting, sizeof(last_setting), "%s", setting);
+	return real(phrase, setting, data);
+}
+
+static void make_hash(char *out, size_t len, const char *password, unsigned long cost)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data cd;
+	memset(&cd, 0, sizeof(cd));
+	assert_non_null(crypt_gensalt_rn("$2b$", cost, NULL, 0, salt, sizeof(salt)));
+	const char *h = crypt_r(password, salt, &cd);
+	assert_true(h && h[0] == '$');
+	snprintf(out, len, "%s", h);
+}
+
+/* An unknown user is checked against a hash of the highest configured cost, not
+ * the first user's: its cost does not reveal whether the user exists. */
+static void test_unknown_user_costs_the_most(void **state)
+{
+	(void)state;
+	char cheap[128], dear[128], yaml[512], err[256];
+	make_hash(cheap, sizeof(cheap), "a", 4);
+	make_hash(dear, sizeof(dear), "b", 9);
+	snprintf(yaml, sizeof(yaml), "basic_auth_users:\n  cheap: '%s'\n  dear: '%s'\n", cheap, dear);
+	struct cw_webconfig *w;
+	assert_int_equal(parse(yaml, &w, err, sizeof(err)), 0);
+	last_setting[0] = '\0';
+	assert_false(cw_webconfig_authenticate(w, "nobody", "a"));
+	assert_true(!strncmp(last_setting, "$2b$09$", 7));
+	assert_string_not_equal(last_setting, dear); /* a dummy, not a real user's hash */
+	assert_string_not_equal(last_setting, cheap);
+	/* the dummy never verifies, even with a real user's password */
+	assert_false(cw_webconfig_authenticate(w, "nobody", "b"));
+	assert_true(cw_webconfig_authenticate(w, "cheap", "a"));
+	assert_true(!strncmp(last_setting, "$2b$04$", 7));
+	cw_webconfig_free(w);
+}
+
 /* The cache is bounded: many distinct successes keep working and never grow it. */
 static void test_auth_cache_bounded(void **state)
 {
@@ -200,6 +251,22 @@ static void test_load_file(void **state)
 	snprintf(path, sizeof(path), "%s/missing.yml", tmp);
 	assert_int_equal(cw_webconfig_load(path, &w, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot read"));
+	/* FIFOs as the file itself, as key_file and as cert_file: refused at once,
+	 * never a start-up that blocks forever (the alarm kills the test if it blocks) */
+	char fifo[128], yaml[512];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	assert_int_equal(cw_webconfig_load(fifo, &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	snprintf(yaml, sizeof(yaml), "tls_server_config:\n  cert_file: cert.pem\n  key_file: fifo\n");
+	assert_int_equal(parse(yaml, &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "fifo: not a regular file"));
+	snprintf(yaml, sizeof(yaml), "tls_server_config:\n  cert_file: fifo\n  key_file: key.pem\n");
+	assert_int_equal(parse(yaml, &w, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "fifo: not a regular file"));
+	alarm(0);
+	unlink(fifo);
 	snprintf(path, sizeof(path), "%s/ok.yml", tmp);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -220,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_bcrypt_verify),
 		cmocka_unit_test(test_authenticate),
 		cmocka_unit_test(test_auth_cache_bounded),
+		cmocka_unit_test(test_unknown_user_costs_the_most),
 		cmocka_unit_test(test_tls_ok_and_versions),
 		cmocka_unit_test(test_load_file),
 	};

@@ -1,6 +1,7 @@
 /* `cachewatch run`: the agent (flags, startup, poll loop, HTTP, signals, shutdown). */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #define CONN_LIMIT 64
 #define CONN_TIMEOUT_S 10
 #define SHUTDOWN_GRACE_MS 5000
+#define LARGE_ALLOC_BYTES (256 * 1024)
 
 /* Set by signal handlers, read by the main loop. */
 static volatile sig_atomic_t stop_signal;
@@ -45,6 +47,17 @@ struct agent_flags {
 	enum cw_log_format log_format;
 };
 
+/* A reload being read and validated off the main loop. */
+struct reload_job {
+	pthread_t thread;
+	bool running;            /* main loop only */
+	bool done;               /* atomic: the thread has finished */
+	uint64_t asked;          /* HTTP requests it answers */
+	int rc;                  /* written by the thread before done */
+	struct cw_config next;
+	char err[512];
+};
+
 struct agent {
 	struct agent_flags f;
 	struct cw_config cfg;
@@ -56,6 +69,7 @@ struct agent {
 	struct cw_purger *purger; /* atomic: NULL until started; main loop ticks it */
 	int ready;               /* atomic: attached and polled once */
 	int wake_fd;             /* eventfd: HTTP threads wake the main loop */
+	struct reload_job reload;
 	char kernel[65];
 
 	pthread_mutex_t lock;    /* guards everything below */
@@ -246,11 +260,20 @@ static struct cw_snapshot *current_snapshot(struct agent *a)
 	return box ? cw_snapbox_get(box) : NULL;
 }
 
-static int http_metrics(void *ctx, enum cw_expo_format fmt, struct cw_buf *out)
+static uint64_t http_version(void *ctx)
+{
+	struct cw_snapshot *snap = current_snapshot(ctx);
+	uint64_t v = snap ? snap->version : 0;
+	cw_snapshot_put(snap);
+	return v;
+}
+
+static int http_metrics(void *ctx, enum cw_expo_format fmt, struct cw_buf *out, uint64_t *version)
 {
 	struct agent *a = ctx;
 	double t0 = cw_clock_seconds(CLOCK_MONOTONIC);
 	struct cw_snapshot *snap = current_snapshot(a);
+	*version = snap ? snap->version : 0;
 	struct cw_purge_stats *purge = NULL;
 	struct cw_procstats proc;
 	struct cw_metrics_input in;
@@ -370,7 +393,7 @@ static int start_http(struct agent *a)
 		.web = a->web,
 		.conn_limit = CONN_LIMIT,
 		.timeout_s = CONN_TIMEOUT_S,
-		.h = { .ctx = a, .metrics = http_metrics, .landing = http_landing, .ready = http_ready,
+		.h = { .ctx = a, .version = http_version, .metrics = http_metrics, .landing = http_landing, .ready = http_ready,
 		       .reload = a->f.enable_lifecycle ? http_reload : NULL },
 	};
 	if (cw_http_start(&o, &a->http, err, sizeof(err))) {
@@ -435,8 +458,9 @@ static void on_signal(int sig)
 		stop_signal = sig;
 }
 
-/* Signals stay blocked everywhere (the HTTP threads inherit the mask) and are
- * only let in while the main loop sleeps in ppoll, so no flag is ever missed. */
+/* Signals stay blocked in every thread (threads inherit the mask) and are only
+ * let in while the main loop sleeps in ppoll, so no flag is ever missed, and
+ * during the start-up stages that create no thread (see run_stage). */
 static int setup_signals(sigset_t *wait_mask)
 {
 	sigset_t block;
@@ -449,40 +473,38 @@ static int setup_signals(sigset_t *wait_mask)
 	sigdelset(wait_mask, SIGINT);
 	sigdelset(wait_mask, SIGTERM);
 	sigdelset(wait_mask, SIGHUP);
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	return sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) || sigaction(SIGHUP, &sa, NULL) ||
 	       sigaction(SIGPIPE, &ign, NULL);
 }
 
-/* Re-reads the configuration with the same flags and applies it; a bad one
- * keeps the running configuration. Main loop only (it owns the collector). */
-static int agent_reload(struct agent *a, char *err, size_t errlen)
+/* Applies a configuration read by the reload thread; a bad one (rc != 0) keeps
+ * the running configuration. Main loop only (it owns the collector). */
+static int apply_reload(struct agent *a, int rc, struct cw_config *next, char *err, size_t errlen)
 {
-	struct cw_config next;
-	int rc = cw_config_resolve(&a->f.cfg, &next, err, errlen);
-	rc = rc ?: cw_collector_apply(a->coll, next.caches, next.ncaches, err, errlen);
+	rc = rc ?: cw_collector_apply(a->coll, next->caches, next->ncaches, err, errlen);
 	pthread_mutex_lock(&a->lock);
 	a->last_reload_ok = rc == 0;
 	if (rc == 0)
 		a->last_reload_success_time = cw_clock_seconds(CLOCK_REALTIME);
 	pthread_mutex_unlock(&a->lock);
 	if (rc) {
-		cw_config_free(&next);
+		cw_config_free(next);
 		cw_error("reload failed; keeping the running configuration", "error", err);
 		return -1;
 	}
 	/* The BPF object and the collector are set up once: these three keep their
 	 * running values (poll_interval and the caches do change live). */
-	if (next.attach != a->cfg.attach || next.max_walk != a->cfg.max_walk ||
-	    next.stale_ttl_ms != a->cfg.stale_ttl_ms)
+	if (next->attach != a->cfg.attach || next->max_walk != a->cfg.max_walk ||
+	    next->stale_ttl_ms != a->cfg.stale_ttl_ms)
 		cw_warn("bpf.attach, bpf.max_walk and stale_ttl changes take effect at the next restart");
-	next.attach = a->cfg.attach;
-	next.max_walk = a->cfg.max_walk;
-	next.stale_ttl_ms = a->cfg.stale_ttl_ms;
+	next->attach = a->cfg.attach;
+	next->max_walk = a->cfg.max_walk;
+	next->stale_ttl_ms = a->cfg.stale_ttl_ms;
 	cw_config_free(&a->cfg);
-	a->cfg = next;
+	a->cfg = *next;
 	if (cw_purger_set_caches(a->purger, a->cfg.caches, a->cfg.ncaches))
 		cw_error("the purge engine keeps its previous caches: out of memory");
 	cw_info("configuration reloaded");
@@ -490,9 +512,40 @@ static int agent_reload(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reading and validating a file can take long (a large file, slow file
+ * systems); it runs in its own thread so polling goes on meanwhile. The flags
+ * it reads never change after start-up. */
+static void *reload_thread(void *arg)
+{
+	struct agent *a = arg;
+	struct reload_job *j = &a->reload;
+	j->rc = cw_config_resolve(&a->f.cfg, &j->next, j->err, sizeof(j->err));
+	__atomic_store_n(&j->done, true, __ATOMIC_RELEASE);
+	wake_main(a);
+	return NULL;
+}
+
+/* Tells the HTTP reload requests up to `asked` how it went. */
+static void answer_reloads(struct agent *a, int rc, const char *err, uint64_t asked)
+{
+	pthread_mutex_lock(&a->lock);
+	a->reload_rc = rc;
+	snprintf(a->reload_err, sizeof(a->reload_err), "%s", err);
+	a->reload_done = asked;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void handle_reloads(struct agent *a)
 {
-	char err[512] = "";
+	struct reload_job *j = &a->reload;
+	if (j->running && __atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
+		pthread_join(j->thread, NULL);
+		j->running = false;
+		answer_reloads(a, apply_reload(a, j->rc, &j->next, j->err, sizeof(j->err)), j->err, j->asked);
+	}
+	if (j->running)
+		return; /* requests meanwhile are served by the next round */
 	pthread_mutex_lock(&a->lock);
 	uint64_t asked = a->reload_asked;
 	bool want = reload_signal || asked > a->reload_done;
@@ -500,13 +553,16 @@ static void handle_reloads(struct agent *a)
 	if (!want)
 		return;
 	reload_signal = 0;
-	int rc = agent_reload(a, err, sizeof(err));
-	pthread_mutex_lock(&a->lock);
-	a->reload_rc = rc;
-	snprintf(a->reload_err, sizeof(a->reload_err), "%s", err);
-	a->reload_done = asked;
-	pthread_cond_broadcast(&a->cond);
-	pthread_mutex_unlock(&a->lock);
+	*j = (struct reload_job){ .asked = asked };
+	/* The thread inherits the main loop's mask: signals stay blocked in it. */
+	int e = pthread_create(&j->thread, NULL, reload_thread, a);
+	if (e == 0) {
+		j->running = true;
+		return;
+	}
+	cw_config_defaults(&j->next);
+	snprintf(j->err, sizeof(j->err), "cannot start the reload thread: %s", strerror(e));
+	answer_reloads(a, apply_reload(a, -1, &j->next, j->err, sizeof(j->err)), j->err, asked);
 }
 
 static void poll_once(struct agent *a, bool *failing)
@@ -577,6 +633,10 @@ static void agent_shutdown(struct agent *a)
 	a->stopping = true;
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
+	if (a->reload.running) { /* reading a file is bounded: wait for it */
+		pthread_join(a->reload.thread, NULL);
+		cw_config_free(&a->reload.next);
+	}
 	if (a->http) {
 		cw_info("stopping: finishing requests in flight");
 		cw_http_stop(a->http, SHUTDOWN_GRACE_MS);
@@ -596,12 +656,36 @@ static void agent_shutdown(struct agent *a)
 static int agent_init(struct agent *a)
 {
 	struct utsname u;
+	/* Rendered expositions (megabytes at thousands of series) are made and freed
+	 * on HTTP threads; with glibc's sliding threshold they end up in per-thread
+	 * arenas that keep the memory after free. A fixed threshold keeps every
+	 * large buffer in its own mapping, returned to the system when freed. */
+	mallopt(M_MMAP_THRESHOLD, LARGE_ALLOC_BYTES);
 	a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	cw_config_defaults(&a->cfg);
 	snprintf(a->kernel, sizeof(a->kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
 	return a->wake_fd < 0 ? -1 : 0;
+}
+
+#define STOPPED_IN_STARTUP (-100)
+
+/* One start-up stage. Stages that create no thread run with the stop signals
+ * let in (open_mask): the handler only sets a flag, so a slow stage (attaching
+ * BPF takes seconds) is not cut short, but start-up ends as soon as it returns
+ * instead of running the agent; stages that create threads run with the signals
+ * blocked, which the threads inherit, and a signal meanwhile waits for the next
+ * check. No stage blocks forever: files are opened non-blocking, regular only. */
+static int run_stage(struct agent *a, int (*stage)(struct agent *), const sigset_t *open_mask)
+{
+	sigset_t blocked;
+	if (open_mask)
+		pthread_sigmask(SIG_SETMASK, open_mask, &blocked);
+	int rc = stage(a);
+	if (open_mask)
+		pthread_sigmask(SIG_SETMASK, &blocked, NULL);
+	return rc ?: stop_signal ? STOPPED_IN_STARTUP : 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -619,12 +703,17 @@ int cmd_run(int argc, char **argv)
 	}
 	/* Order matters: everything that can be wrong with the configuration, the web
 	 * config and the listen addresses fails before any BPF program is attached. */
-	ret = load_config(&a);
-	ret = ret ?: start_http(&a);
+	ret = run_stage(&a, load_config, &wait_mask);
+	ret = ret ?: run_stage(&a, start_http, NULL);
 	if (!ret)
 		log_caches(&a.cfg);
-	ret = ret ?: attach_bpf(&a);
-	ret = ret ?: start_purger(&a);
+	ret = ret ?: run_stage(&a, attach_bpf, &wait_mask);
+	ret = ret ?: run_stage(&a, start_purger, NULL);
+	if (ret == STOPPED_IN_STARTUP) {
+		cw_info("received signal during start-up, shutting down", "signal", strsignal(stop_signal));
+		ret = 0;
+		goto cleanup;
+	}
 	if (ret)
 		goto cleanup;
 	cw_info("cachewatch started", "version", CW_VERSION, "revision", CW_REVISION, "kernel", a.kernel);

@@ -166,15 +166,8 @@ static int parse_opt(struct purge_args *a, int opt, const char *v)
 		return 0;
 	}
 	case OPT_TIMESTAMP:
-		if (!strcmp(v, "atime"))
-			a->policy.timestamp = CW_TS_ATIME;
-		else if (!strcmp(v, "mtime"))
-			a->policy.timestamp = CW_TS_MTIME;
-		else if (!strcmp(v, "max"))
-			a->policy.timestamp = CW_TS_MAX;
-		else
-			return bad("--timestamp", v, "one of atime, mtime, max");
-		return 0;
+		return cw_timestamp_parse(v, &a->policy.timestamp) ? bad("--timestamp", v, "one of atime, mtime, max")
+								    : 0;
 	case OPT_RATE:
 		errno = 0;
 		a->rate_limit = strtod(v, &end);

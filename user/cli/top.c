@@ -82,6 +82,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ 0 },
 	};
 	unsigned long n;
+	char err[160];
 	int opt;
 
 	*o = (struct top_opts){ .interval_ms = 1000, .group_depth = 1, .max_groups = 64 };
@@ -96,8 +97,14 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 			}
 			break;
 		case 'i':
-			if (cw_parse_duration_ms(optarg, &o->interval_ms) || o->interval_ms < 10) {
-				fprintf(stderr, "cachewatch top: --interval: '%s' is not a duration of at least 10ms (e.g. 1s, 500ms)\n", optarg);
+			if (cw_parse_duration_ms(optarg, &o->interval_ms)) {
+				fprintf(stderr, "cachewatch top: --interval: '%s' is not a duration (e.g. 1s, 500ms)\n", optarg);
+				return 2;
+			}
+			/* the same range as the agent's poll_interval: top polls at this pace */
+			if (cw_range_check("--interval", optarg, o->interval_ms, CW_POLL_MIN_MS, CW_POLL_MAX_MS, true, err,
+					   sizeof(err))) {
+				fprintf(stderr, "cachewatch top: %s\n", err);
 				return 2;
 			}
 			break;
@@ -142,24 +149,37 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	return -1; /* go on */
 }
 
-/* Builds one cache per DIR argument; paths must be existing directories. */
+/* Builds one cache per DIR argument; paths must be existing, distinct directories
+ * (one directory given twice would be one BPF root shared by two rows, one of
+ * them always empty). */
 static int caches_from_args(int n, char **dirs, unsigned depth, unsigned max_groups,
 			    struct cw_cache_config *out)
 {
+	struct stat *seen = calloc((size_t)n, sizeof(*seen));
+	int ret = -1;
+	if (!seen)
+		return -1;
 	for (int i = 0; i < n; i++) {
-		struct stat st;
-		if (stat(dirs[i], &st)) {
+		struct stat *st = &seen[i];
+		if (stat(dirs[i], st)) {
 			fprintf(stderr, "cachewatch top: %s: %s\n", dirs[i], strerror(errno));
-			return -1;
+			goto cleanup;
 		}
-		if (!S_ISDIR(st.st_mode)) {
+		if (!S_ISDIR(st->st_mode)) {
 			fprintf(stderr, "cachewatch top: %s: not a directory\n", dirs[i]);
-			return -1;
+			goto cleanup;
+		}
+		for (int k = 0; k < i; k++) {
+			if (seen[k].st_dev == st->st_dev && seen[k].st_ino == st->st_ino) {
+				fprintf(stderr, "cachewatch top: %s and %s are the same directory; give it once\n",
+					dirs[k], dirs[i]);
+				goto cleanup;
+			}
 		}
 		char *abs = realpath(dirs[i], NULL);
 		if (!abs) {
 			fprintf(stderr, "cachewatch top: %s: %s\n", dirs[i], strerror(errno));
-			return -1;
+			goto cleanup;
 		}
 		cw_cache_config_defaults(&out[i]);
 		out[i].name = abs;
@@ -167,7 +187,18 @@ static int caches_from_args(int n, char **dirs, unsigned depth, unsigned max_gro
 		out[i].group_depth = depth;
 		out[i].max_groups = max_groups;
 	}
-	return 0;
+	ret = 0;
+cleanup:
+	free(seen);
+	return ret;
+}
+
+static int poll_maps(struct cw_collector *coll)
+{
+	int rc = cw_collector_poll(coll);
+	if (rc)
+		fprintf(stderr, "cachewatch top: polling the BPF maps failed: %s\n", strerror(rc < 0 ? -rc : rc));
+	return rc;
 }
 
 static void sleep_ms(uint64_t ms)
@@ -395,19 +426,25 @@ int cmd_top(int argc, char **argv)
 		goto cleanup;
 	}
 	/* top never forgets a deleted directory: its totals are the point */
-	if (cw_collector_new(loader, UINT64_MAX, &coll) ||
-	    cw_collector_apply(coll, caches, (size_t)ndirs, err, sizeof(err))) {
+	if (cw_collector_new(loader, UINT64_MAX, &coll)) {
+		fprintf(stderr, "cachewatch top: cannot start the collector: out of memory\n");
+		goto cleanup;
+	}
+	if (cw_collector_apply(coll, caches, (size_t)ndirs, err, sizeof(err))) {
 		fprintf(stderr, "cachewatch top: %s\n", err);
 		goto cleanup;
 	}
 	int tty = !o.json && isatty(STDOUT_FILENO);
-	cw_collector_poll(coll);
+	if (poll_maps(coll))
+		goto cleanup;
 	prev = cw_snapbox_get(cw_collector_box(coll));
 	for (long n = 0; !stop && (!o.count || n < o.count); n++) {
 		sleep_ms(o.interval_ms);
 		if (stop)
 			break;
-		cw_collector_poll(coll);
+		/* a failed poll would show the previous numbers as if they were new */
+		if (poll_maps(coll))
+			goto cleanup;
 		struct cw_snapshot *s = cw_snapbox_get(cw_collector_box(coll));
 		if (o.json)
 			print_json(s);

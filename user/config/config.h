@@ -67,6 +67,22 @@ void cw_config_defaults(struct cw_config *cfg);
 void cw_config_free(struct cw_config *cfg);
 
 const char *cw_timestamp_name(enum cw_timestamp t); /* "max", "atime", "mtime" */
+/* Parses "atime", "mtime" or "max"; 0 or -1. The file and `purge --timestamp` both use it. */
+int cw_timestamp_parse(const char *s, enum cw_timestamp *out);
+
+/* Ranges of the duration settings, in ms: the file, the flags, validation and
+ * `top --interval` all check against these. */
+#define CW_POLL_MIN_MS 10ULL
+#define CW_POLL_MAX_MS 3600000ULL          /* 1h */
+#define CW_STALE_TTL_MAX_MS 604800000ULL   /* 7d */
+#define CW_INTERVAL_MIN_MS 1000ULL         /* purge scans at most once a second */
+
+/* "LO to HI" of a range, durations as "10ms"/"1h", else as numbers. */
+void cw_range_text(uint64_t lo, uint64_t hi, bool duration, char *buf, size_t len);
+/* 0 when lo <= v <= hi; else -1 with "WHAT: GIVEN is out of range (LO to HI)"
+ * in err (GIVEN: the value as the user wrote it, quoted by the caller). */
+int cw_range_check(const char *what, const char *given, uint64_t v, uint64_t lo, uint64_t hi, bool duration,
+		   char *err, size_t errlen);
 
 /* All functions below that take err write one sentence there on failure
  * ("FILE:LINE:COL: KEY.PATH: what is wrong") and return -1; out is then left

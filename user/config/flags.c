@@ -77,17 +77,12 @@ cleanup:
 static int flag_duration(const char *flag, const char *v, uint64_t lo, uint64_t hi,
 			 uint64_t *out, char *err, size_t errlen)
 {
-	char q[96], a[32], b[32];
+	char q[96];
 
 	cw_quote(v, strlen(v), q, sizeof(q));
 	if (cw_parse_duration_ms(v, out))
 		return cw_errf(err, errlen, "%s: %s is not a duration (e.g. 1s, 250ms, 2m)", flag, q);
-	if (*out < lo || *out > hi) {
-		cw_format_duration_ms(lo, a, sizeof(a));
-		cw_format_duration_ms(hi, b, sizeof(b));
-		return cw_errf(err, errlen, "%s: %s is out of range (%s to %s)", flag, q, a, b);
-	}
-	return 0;
+	return cw_range_check(flag, q, *out, lo, hi, true, err, errlen);
 }
 
 static int flag_group_depth(const char *v, unsigned *out, char *err, size_t errlen)
@@ -129,7 +124,6 @@ int cw_config_resolve(const struct cw_config_flags *fl, struct cw_config *out, c
 {
 	struct cw_config cfg;
 	unsigned depth;
-	int rc = -1;
 
 	cw_config_defaults(&cfg);
 	cw_config_defaults(out);
@@ -148,12 +142,8 @@ int cw_config_resolve(const struct cw_config_flags *fl, struct cw_config *out, c
 			goto cleanup;
 	if (apply_overrides(fl, &cfg, err, errlen))
 		goto cleanup;
-	if (cw_config_validate(&cfg, err, errlen))
-		goto cleanup;
-	*out = cfg;
-	cw_config_defaults(&cfg);
-	rc = 0;
+	return cw_config_finish(&cfg, out, err, errlen);
 cleanup:
 	cw_config_free(&cfg);
-	return rc;
+	return -1;
 }

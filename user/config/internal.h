@@ -8,11 +8,11 @@
 
 #define CW_NAME_MAX 64            /* longest cache name (a label value) */
 #define CW_MAX_GROUPS_LIMIT 65536 /* largest max_groups accepted */
-#define CW_POLL_MIN_MS 10ULL
-#define CW_POLL_MAX_MS 3600000ULL          /* 1h */
-#define CW_STALE_TTL_MAX_MS 604800000ULL   /* 7d */
-#define CW_INTERVAL_MIN_MS 1000ULL         /* purge scans at most once a second */
 #define CW_RATE_LIMIT_MAX 1e6
+
+/* Validates cfg and, when it is valid, moves it into out (cfg is left empty);
+ * cfg is freed either way. Returns 0 or -1 with the reason in err. */
+int cw_config_finish(struct cw_config *cfg, struct cw_config *out, char *err, size_t errlen);
 
 /* Writes "fmt..." into err (err may be NULL); always returns -1. */
 int cw_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

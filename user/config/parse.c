@@ -6,8 +6,10 @@
 #include <yaml.h>
 #include "config/config.h"
 #include "config/internal.h"
+#include "lib/file.h"
 #include "lib/glob.h"
 #include "lib/units.h"
+#include "lib/yaml_depth.h"
 
 #define CW_CONFIG_MAX_BYTES (1 << 20) /* a config file is small; refuse giant ones */
 #define KEYPATH_MAX 128
@@ -90,6 +92,41 @@ const char *cw_timestamp_name(enum cw_timestamp t)
 		break;
 	}
 	return "max";
+}
+
+int cw_timestamp_parse(const char *s, enum cw_timestamp *out)
+{
+	static const enum cw_timestamp all[] = { CW_TS_MAX, CW_TS_ATIME, CW_TS_MTIME };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (!strcmp(s, cw_timestamp_name(all[i]))) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void cw_range_text(uint64_t lo, uint64_t hi, bool duration, char *buf, size_t len)
+{
+	char a[48], b[48];
+	if (duration) {
+		cw_format_duration_ms(lo, a, sizeof(a));
+		cw_format_duration_ms(hi, b, sizeof(b));
+	} else {
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)lo);
+		snprintf(b, sizeof(b), "%llu", (unsigned long long)hi);
+	}
+	snprintf(buf, len, "%s to %s", a, b);
+}
+
+int cw_range_check(const char *what, const char *given, uint64_t v, uint64_t lo, uint64_t hi, bool duration,
+		   char *err, size_t errlen)
+{
+	char range[112];
+	if (v >= lo && v <= hi)
+		return 0;
+	cw_range_text(lo, hi, duration, range, sizeof(range));
+	return cw_errf(err, errlen, "%s: %s is out of range (%s)", what, given, range);
 }
 
 struct cw_cache_config *cw_config_add_cache(struct cw_config *cfg)
@@ -298,17 +335,11 @@ static int parse_rate(const char *s, double *out)
 static int range_error(struct ctx *x, const yaml_node_t *n, const char *path,
 		       const struct field *f, const char *v)
 {
-	char lo[48], hi[48], q[96];
+	char range[112], q[96];
 
 	cw_quote(v, strlen(v), q, sizeof(q));
-	if (f->type == F_DURATION) {
-		cw_format_duration_ms(f->min, lo, sizeof(lo));
-		cw_format_duration_ms(f->max, hi, sizeof(hi));
-	} else {
-		snprintf(lo, sizeof(lo), "%llu", (unsigned long long)f->min);
-		snprintf(hi, sizeof(hi), "%llu", (unsigned long long)f->max);
-	}
-	return fail(x, n, path, "%s is out of range (%s to %s)", q, lo, hi);
+	cw_range_text(f->min, f->max, f->type == F_DURATION, range, sizeof(range));
+	return fail(x, n, path, "%s is out of range (%s)", q, range);
 }
 
 /* protect is decoded as the pointer plus the count stored right after it. */
@@ -426,13 +457,7 @@ static int set_field(struct ctx *x, const yaml_node_t *n, const char *path,
 			return bad_value(x, n, path, "is not an attach backend (auto, fentry, kprobe or tracepoint)");
 		return 0;
 	case F_TIMESTAMP:
-		if (!strcmp(v, "max"))
-			*(enum cw_timestamp *)dst = CW_TS_MAX;
-		else if (!strcmp(v, "atime"))
-			*(enum cw_timestamp *)dst = CW_TS_ATIME;
-		else if (!strcmp(v, "mtime"))
-			*(enum cw_timestamp *)dst = CW_TS_MTIME;
-		else
+		if (cw_timestamp_parse(v, (enum cw_timestamp *)dst))
 			return bad_value(x, n, path, "is not a timestamp (atime, mtime or max)");
 		return 0;
 	case F_PATTERNS:
@@ -664,6 +689,10 @@ static int parse_document(const char *name, const char *buf, size_t len, struct 
 	bool have_doc = false;
 	int rc = -1;
 
+	size_t line, col;
+	if (cw_yaml_too_deep(buf, len, CW_YAML_MAX_DEPTH, &line, &col))
+		return cw_errf(err, errlen, "%s:%zu:%zu: nested deeper than %d levels", name, line, col,
+			       CW_YAML_MAX_DEPTH);
 	if (!yaml_parser_initialize(&parser))
 		return cw_errf(err, errlen, "%s: out of memory", name);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
@@ -702,7 +731,6 @@ int cw_config_parse(const char *name, const char *buf, size_t len, struct cw_con
 		    char *err, size_t errlen)
 {
 	struct cw_config cfg;
-	int rc = -1;
 
 	cw_config_defaults(&cfg);
 	cw_config_defaults(out);
@@ -719,39 +747,33 @@ int cw_config_parse(const char *name, const char *buf, size_t len, struct cw_con
 		cw_errf(err, errlen, "%s: out of memory", name);
 		goto cleanup;
 	}
-	if (cw_config_validate(&cfg, err, errlen))
-		goto cleanup;
-	*out = cfg;
-	cw_config_defaults(&cfg);
-	rc = 0;
+	return cw_config_finish(&cfg, out, err, errlen);
 cleanup:
 	cw_config_free(&cfg);
+	return -1;
+}
+
+int cw_config_finish(struct cw_config *cfg, struct cw_config *out, char *err, size_t errlen)
+{
+	int rc = cw_config_validate(cfg, err, errlen);
+	if (rc == 0) {
+		*out = *cfg;
+		cw_config_defaults(cfg);
+	}
+	cw_config_free(cfg);
 	return rc;
 }
 
 int cw_config_load(const char *path, struct cw_config *out, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	int rc = -1;
+	char *buf = NULL, why[128];
+	size_t len;
 
 	cw_config_defaults(out);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return cw_errf(err, errlen, "%s: cannot open config file: %s", path, strerror(errno));
-	buf = malloc(CW_CONFIG_MAX_BYTES + 1);
-	if (!buf) {
-		cw_errf(err, errlen, "%s: out of memory", path);
-		goto cleanup;
-	}
-	size_t len = fread(buf, 1, CW_CONFIG_MAX_BYTES + 1, f);
-	if (ferror(f)) {
-		cw_errf(err, errlen, "%s: cannot read config file: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	/* One byte more than the limit was requested so oversize is detected. */
-	rc = cw_config_parse(path, buf, len, out, err, errlen);
-cleanup:
+	/* Oversize is read (one byte over) and reported by cw_config_parse. */
+	if (cw_read_regular_file(path, CW_CONFIG_MAX_BYTES, 1, &buf, &len, why, sizeof(why)))
+		return cw_errf(err, errlen, "%s: cannot open config file: %s", path, why);
+	int rc = cw_config_parse(path, buf, len, out, err, errlen);
 	free(buf);
-	fclose(f);
 	return rc;
 }

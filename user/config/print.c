@@ -6,27 +6,7 @@
 #include "config/config.h"
 #include "config/internal.h"
 #include "lib/units.h"
-
-/* Decodes one UTF-8 sequence at s; returns its length, or 0 when invalid
- * (overlong forms, surrogates and values above U+10FFFF included). */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	size_t len = *s >= 0xf0 ? 4 : *s >= 0xe0 ? 3 : *s >= 0xc0 ? 2 : 0;
-	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-
-	if (*s < 0x80 || *s >= 0xf8 || !len)
-		return 0;
-	uint32_t v = *s & (0x7fu >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
+#include "lib/utf8.h"
 
 /* Code points above 0x7f that may stand raw in a double-quoted scalar: YAML's
  * printable set (libyaml refuses the rest on input) minus the characters
@@ -58,7 +38,7 @@ static void put_string(FILE *f, const char *str)
 			fprintf(f, "\\x%02x", *p++);
 		} else if (*p < 0x80) {
 			fputc(*p++, f);
-		} else if (!(len = utf8_decode(p, &cp))) {
+		} else if (!(len = cw_utf8_decode(p, &cp))) {
 			fprintf(f, "\\x%02x", *p++);
 		} else if (!yaml_printable(cp)) {
 			fprintf(f, cp < 0x100 ? "\\x%02x" : cp < 0x10000 ? "\\u%04x" : "\\U%08x", cp);

@@ -285,10 +285,15 @@ static int check_globals(const struct cw_config *cfg, char *err, size_t errlen)
 {
 	const char *src = cfg->source ? cfg->source : "configuration";
 
-	if (cfg->poll_interval_ms < CW_POLL_MIN_MS || cfg->poll_interval_ms > CW_POLL_MAX_MS)
-		return cw_errf(err, errlen, "%s: poll_interval must be 10ms to 1h", src);
-	if (cfg->stale_ttl_ms > CW_STALE_TTL_MAX_MS)
-		return cw_errf(err, errlen, "%s: stale_ttl must be at most 7d", src);
+	char what[160], v[48];
+	snprintf(what, sizeof(what), "%s: poll_interval", src);
+	cw_format_duration_ms(cfg->poll_interval_ms, v, sizeof(v));
+	if (cw_range_check(what, v, cfg->poll_interval_ms, CW_POLL_MIN_MS, CW_POLL_MAX_MS, true, err, errlen))
+		return -1;
+	snprintf(what, sizeof(what), "%s: stale_ttl", src);
+	cw_format_duration_ms(cfg->stale_ttl_ms, v, sizeof(v));
+	if (cw_range_check(what, v, cfg->stale_ttl_ms, 0, CW_STALE_TTL_MAX_MS, true, err, errlen))
+		return -1;
 	if (cfg->max_walk < 1 || cfg->max_walk > CW_MAX_WALK)
 		return cw_errf(err, errlen, "%s: bpf.max_walk must be 1 to %d", src, CW_MAX_WALK);
 	if (cfg->attach > CW_BACKEND_TRACEPOINT)

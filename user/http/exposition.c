@@ -5,82 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "http/exposition.h"
+#include "lib/utf8.h"
 
-/* ---- growable buffer ---------------------------------------------------- */
-
-static bool buf_reserve(struct cw_buf *b, size_t extra)
-{
-	if (b->oom)
-		return false;
-	if (b->len + extra + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + extra + 1)
-		cap *= 2;
-	char *p = realloc(b->data, cap);
-	if (!p) {
-		b->oom = true;
-		return false;
-	}
-	b->data = p;
-	b->cap = cap;
-	return true;
-}
-
-void cw_buf_free(struct cw_buf *b)
-{
-	free(b->data);
-	*b = (struct cw_buf){ 0 };
-}
-
-void cw_buf_append(struct cw_buf *b, const void *data, size_t n)
-{
-	if (!buf_reserve(b, n))
-		return;
-	memcpy(b->data + b->len, data, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void cw_buf_puts(struct cw_buf *b, const char *s)
-{
-	cw_buf_append(b, s, strlen(s));
-}
-
-void cw_buf_printf(struct cw_buf *b, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
-		cw_buf_append(b, small, (size_t)n);
-		return;
-	}
-	if (!buf_reserve(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-char *cw_buf_steal(struct cw_buf *b, size_t *len)
-{
-	if (b->oom || !buf_reserve(b, 0)) {
-		cw_buf_free(b);
-		return NULL;
-	}
-	char *p = b->data;
-	*len = b->len;
-	*b = (struct cw_buf){ 0 };
-	return p;
-}
 
 const char *cw_expo_content_type(enum cw_expo_format f)
 {
@@ -109,54 +36,6 @@ void cw_format_double(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.*g", prec, v);
 		if (strtod(buf, NULL) == v)
 			return;
-	}
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0 when the byte at p does not start one. */
-static size_t utf8_seq_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
-}
-
-void cw_label_sanitize(struct cw_buf *out, const char *raw)
-{
-	const unsigned char *p = (const unsigned char *)raw;
-	while (*p) {
-		size_t n = utf8_seq_len(p);
-		if (n == 0 || *p == '\\') {
-			cw_buf_printf(out, "\\x%02x", *p);
-			p++;
-			continue;
-		}
-		cw_buf_append(out, p, n);
-		p += n;
 	}
 }
 
@@ -247,7 +126,7 @@ static char *sanitized(const char *raw)
 {
 	struct cw_buf b = { 0 };
 	size_t len;
-	cw_label_sanitize(&b, raw ? raw : "");
+	cw_utf8_sanitize(&b, raw ? raw : "");
 	cw_buf_append(&b, "", 0);
 	return cw_buf_steal(&b, &len);
 }
@@ -735,31 +614,4 @@ int cw_landing_render(const struct cw_metrics_input *in, const char *telemetry_p
 	}
 	cw_buf_puts(out, "</body></html>\n");
 	return out->oom ? -1 : 0;
-}
-
-/* ---- gzip --------------------------------------------------------------- */
-
-int cw_gzip(const void *in, size_t n, struct cw_buf *out)
-{
-	z_stream zs = { 0 };
-	int err = -1;
-	/* windowBits 15 + 16: zlib writes a gzip header and trailer. Fastest level:
-	 * the exposition is repetitive enough that it still shrinks ~10x, at a
-	 * third of the default level's CPU on a node that is busy building. */
-	if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -1;
-	size_t bound = deflateBound(&zs, (uLong)n);
-	if (!buf_reserve(out, bound))
-		goto cleanup;
-	zs.next_in = (Bytef *)(uintptr_t)in;
-	zs.avail_in = (uInt)n;
-	zs.next_out = (Bytef *)out->data + out->len;
-	zs.avail_out = (uInt)bound;
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-		goto cleanup;
-	out->len += bound - zs.avail_out;
-	err = 0;
-cleanup:
-	deflateEnd(&zs);
-	return err;
 }

@@ -1,4 +1,4 @@
-/* Renders the agent's state as Prometheus text 0.0.4 or OpenMetrics 1.0.0, plus gzip. */
+/* Renders the agent's state as Prometheus text 0.0.4 or OpenMetrics 1.0.0, and the landing page. */
 #ifndef CW_METRICS_H
 #define CW_METRICS_H
 
@@ -7,40 +7,14 @@
 #include <stdint.h>
 #include <linux/types.h> /* cachewatch.h uses __u32/__u64 */
 #include "dataplane/snapshot.h"
+#include "http/procstats.h"
+#include "lib/buf.h"
 #include "purge/purge.h"
-
-/* Growable output buffer; on allocation failure it sets oom and stops growing, so
- * callers check once at the end instead of after every append. */
-struct cw_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-	bool oom;
-};
-
-void cw_buf_free(struct cw_buf *b);
-void cw_buf_append(struct cw_buf *b, const void *data, size_t n);
-void cw_buf_puts(struct cw_buf *b, const char *s);
-void cw_buf_printf(struct cw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Hands the bytes over (NUL-terminated) and resets b; NULL when it ran out of memory. */
-char *cw_buf_steal(struct cw_buf *b, size_t *len);
 
 enum cw_expo_format { CW_EXPO_TEXT, CW_EXPO_OPENMETRICS };
 #define CW_CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define CW_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 const char *cw_expo_content_type(enum cw_expo_format f);
-
-/* process_* metrics, read from /proc/self (procstats.c). */
-struct cw_procstats {
-	bool ok;                 /* false: /proc could not be read, series are left out */
-	double cpu_seconds;      /* user + system */
-	uint64_t resident_bytes;
-	uint64_t virtual_bytes;
-	uint64_t open_fds;
-	uint64_t max_fds;        /* RLIMIT_NOFILE soft limit */
-	double start_time_seconds; /* unix time */
-};
-int cw_procstats_read(struct cw_procstats *p);
 
 struct cw_build_info {
 	const char *version;
@@ -72,16 +46,8 @@ int cw_metrics_render(const struct cw_metrics_input *in, enum cw_expo_format fmt
 int cw_landing_render(const struct cw_metrics_input *in, const char *telemetry_path,
 		      struct cw_buf *out);
 
-/* Label-value form of raw bytes (a directory name): valid UTF-8 passes through,
- * every byte that is not part of valid UTF-8 and every backslash becomes "\xNN",
- * so the mapping is one-to-one and two names never share a series. Not yet
- * escaped for the exposition (see cw_escape_label). */
-void cw_label_sanitize(struct cw_buf *out, const char *raw);
 /* Exposition escaping of a label value: \\, \" and \n. */
 void cw_escape_label(struct cw_buf *out, const char *s, size_t n);
-
-/* gzip (RFC 1952) of in into out. Returns 0 or -1. */
-int cw_gzip(const void *in, size_t n, struct cw_buf *out);
 
 /* Shortest decimal that reads back as the same double; "+Inf", "-Inf", "NaN". */
 void cw_format_double(double v, char *buf, size_t len);

@@ -5,7 +5,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#include "http/exposition.h"
+#include "http/procstats.h"
 
 /* Boot time from /proc/stat "btime", for turning the start tick count into unix time. */
 static int boot_time(double *out)

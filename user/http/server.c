@@ -15,7 +15,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "http/expo_cache.h"
 #include "http/server.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #define MAX_BODY 4096              /* only POST /-/reload may carry one, and it is ignored */
@@ -24,22 +26,51 @@
 #define THREAD_STACK (512 * 1024)
 #define MIN_GZIP_BYTES 1024        /* smaller bodies are not worth compressing */
 
+/* One per accepted connection, from accept to libmicrohttpd's CLOSED. The fd is
+ * ours to shut down until CLOSED: libmicrohttpd closes it only after notifying. */
+struct slot {
+	int fd;                  /* -1: free */
+	unsigned char ip[16];    /* client address, IPv4 as v4-mapped IPv6 */
+	double deadline;         /* CLOCK_MONOTONIC: its request headers are due; 0 while a request runs */
+	bool evicted;            /* shut down, waiting for CLOSED */
+};
+
+/* Accepted, waiting until its client address is under per_client_limit. */
+struct parked {
+	int fd;
+	unsigned char ip[16];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+};
+
 /* One per address. libmicrohttpd resets connections over its own limit, so the
- * real limit is ours: our acceptor thread stops accepting while "active" is at
- * the limit, further clients wait in the kernel's backlog instead of being
- * refused, and admitted sockets are handed over with MHD_add_connection.
- * libmicrohttpd's own limit is set far above ours: it counts closed connections
- * until its cleanup runs, and its failure path for externally added connections
- * deadlocks in 0.9.75, so it must never trigger. (Blocking in the accept policy
- * callback instead deadlocks too: CLOSED is notified from the thread it blocks.) */
+ * real limit is ours: our acceptor thread stops accepting while all slots are
+ * taken, further clients wait in the kernel's backlog instead of being refused,
+ * and admitted sockets are handed over with MHD_add_connection. libmicrohttpd's
+ * own limit is set far above ours: it counts closed connections until its
+ * cleanup runs, and its failure path for externally added connections deadlocks
+ * in 0.9.75, so it must never trigger. (Blocking in the accept policy callback
+ * instead deadlocks too: CLOSED is notified from the thread it blocks.)
+ *
+ * Idle senders (slowloris) cannot hold the slots: a request's headers must be
+ * in within timeout_s of the connection opening or the previous response
+ * ending, however slowly they trickle (libmicrohttpd's own timeout restarts
+ * at every byte); one client address holds at most per_client_limit slots (more
+ * of its connections wait, parked); and connections waiting for headers hold at
+ * most pending_limit slots, the oldest is shut down beyond that, so a quarter
+ * of the slots is always left for clients that have sent a request. */
 struct listener {
 	struct cw_http *h;
 	struct MHD_Daemon *d;
 	int fd;
+	int wake_fd;             /* eventfd: a slot was freed or went idle */
 	char bound[128];
 	pthread_t acceptor;
 	bool acceptor_running;
-	unsigned active;         /* accepted and not yet CLOSED; under h->lock */
+	struct slot *slots;      /* conn_limit of them; under h->lock */
+	unsigned active;         /* slots taken; under h->lock */
+	struct parked *park;     /* acceptor thread only */
+	size_t npark;
 };
 
 struct cw_http {
@@ -47,11 +78,14 @@ struct cw_http {
 	char *telemetry_path;
 	struct listener *ls;
 	size_t nls;
+	struct cw_expo_cache *expo;
+	unsigned per_client;
+	unsigned pending_limit;
+	size_t park_limit;
 	int inflight;  /* requests between their first callback and completion (atomic) */
 	int stopping;  /* atomic: responses say Connection: close, acceptors quit */
 	int stop_fd;   /* eventfd that wakes the acceptors */
 	pthread_mutex_t lock;
-	pthread_cond_t room; /* a connection closed */
 };
 
 /* One per request, created at its first callback. */
@@ -59,6 +93,9 @@ struct req {
 	size_t body;
 	bool too_big;
 };
+
+static void request_started(struct listener *l, struct MHD_Connection *c);
+static void request_ended(struct listener *l, struct MHD_Connection *c);
 
 /* ---- header parsing ----------------------------------------------------- */
 
@@ -260,6 +297,21 @@ int cw_http_parse_basic(const char *header, char **user, char **password)
 
 /* ---- responses ---------------------------------------------------------- */
 
+/* Adds the headers every response carries and queues r. */
+static enum MHD_Result queue(struct cw_http *h, struct MHD_Connection *c, unsigned status, struct MHD_Response *r,
+			     const char *ctype, const char *hname, const char *hvalue)
+{
+	if (ctype)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (hname)
+		MHD_add_response_header(r, hname, hvalue);
+	if (__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result send_response(struct cw_http *h, struct MHD_Connection *c, unsigned status,
 				     const char *ctype, void *body, size_t len, bool must_free,
 				     const char *hname, const char *hvalue)
@@ -271,15 +323,7 @@ static enum MHD_Result send_response(struct cw_http *h, struct MHD_Connection *c
 			free(body);
 		return MHD_NO;
 	}
-	if (ctype)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	if (hname)
-		MHD_add_response_header(r, hname, hvalue);
-	if (__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE))
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return queue(h, c, status, r, ctype, hname, hvalue);
 }
 
 static enum MHD_Result send_text(struct cw_http *h, struct MHD_Connection *c, unsigned status, const char *text,
@@ -299,39 +343,33 @@ static enum MHD_Result send_buf(struct cw_http *h, struct MHD_Connection *c, uns
 	return send_response(h, c, status, ctype, data, len, true, hname, hvalue);
 }
 
+/* libmicrohttpd drops the response when its last connection is done with it. */
+static void expo_release(void *cls)
+{
+	cw_expo_put(cls);
+}
+
+/* Every scrape of one snapshot version gets the same render (and gzip), by
+ * reference: concurrent scrapes cost one body, not one each. */
 static enum MHD_Result serve_metrics(struct cw_http *h, struct MHD_Connection *c)
 {
 	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	enum cw_expo_format fmt = cw_http_wants_openmetrics(accept) ? CW_EXPO_OPENMETRICS : CW_EXPO_TEXT;
-	struct cw_buf body = { 0 }, gz = { 0 };
-	enum MHD_Result ret;
-	if (h->o.h.metrics(h->o.h.ctx, fmt, &body)) {
-		cw_buf_free(&body);
+	bool gzip = cw_http_accepts_gzip(ae);
+	struct cw_expo *e = cw_expo_get(h->expo, fmt, gzip, MIN_GZIP_BYTES);
+	if (!e)
 		return send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering the metrics failed\n", NULL, NULL);
+	gzip = gzip && e->gz;
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+		gzip ? e->gz_len : e->len, gzip ? e->gz : e->body, expo_release, e);
+	if (!r) {
+		cw_expo_put(e);
+		return MHD_NO;
 	}
-	if (body.len >= MIN_GZIP_BYTES && cw_http_accepts_gzip(ae) && cw_gzip(body.data, body.len, &gz) == 0) {
-		cw_buf_free(&body);
-		size_t len;
-		char *data = cw_buf_steal(&gz, &len);
-		if (!data)
-			return send_text(h, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL, NULL);
-		struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-		if (!r) {
-			free(data);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, cw_expo_content_type(fmt));
+	if (gzip)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
-		if (__atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE))
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-		ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-		MHD_destroy_response(r);
-		return ret;
-	}
-	cw_buf_free(&gz);
-	return send_buf(h, c, MHD_HTTP_OK, cw_expo_content_type(fmt), &body, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	return queue(h, c, MHD_HTTP_OK, r, cw_expo_content_type(fmt), MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 }
 
 static enum MHD_Result serve_landing(struct cw_http *h, struct MHD_Connection *c)
@@ -427,11 +465,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
 {
-	struct cw_http *h = cls;
+	struct listener *l = cls;
+	struct cw_http *h = l->h;
 	struct req *rq = *con_cls;
 	(void)version;
 	(void)upload_data;
 	if (!rq) {
+		request_started(l, c);
 		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		*con_cls = rq;
@@ -456,9 +496,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-	struct cw_http *h = cls;
-	(void)c;
+	struct listener *l = cls;
+	struct cw_http *h = l->h;
 	(void)toe;
+	request_ended(l, c);
 	if (!*con_cls)
 		return;
 	free(*con_cls);
@@ -542,86 +583,239 @@ static int bind_address(const char *addr, int *fd, char *err, size_t errlen)
 	return -1;
 }
 
-/* CLOSED comes from libmicrohttpd's cleanup; STARTED is not counted because
- * the acceptor counts at accept time, before the hand-over. */
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
-			  enum MHD_ConnectionNotificationCode code)
-{
-	struct listener *l = cls;
-	(void)c;
-	(void)socket_ctx;
-	if (code != MHD_CONNECTION_NOTIFY_CLOSED)
-		return;
-	pthread_mutex_lock(&l->h->lock);
-	if (l->active > 0)
-		l->active--;
-	pthread_cond_broadcast(&l->h->room);
-	pthread_mutex_unlock(&l->h->lock);
-}
+/* ---- connection slots ---------------------------------------------------- */
 
 static bool stopping(struct cw_http *h)
 {
 	return __atomic_load_n(&h->stopping, __ATOMIC_ACQUIRE);
 }
 
-/* Takes a connection slot, waiting for one; false when the server stops meanwhile. */
-static bool take_slot(struct listener *l)
+static void wake(int fd)
 {
-	struct cw_http *h = l->h;
-	pthread_mutex_lock(&h->lock);
-	while (l->active >= h->o.conn_limit && !stopping(h))
-		pthread_cond_wait(&h->room, &h->lock);
-	bool ok = !stopping(h);
-	if (ok)
-		l->active++;
-	pthread_mutex_unlock(&h->lock);
-	return ok;
+	uint64_t one = 1;
+	if (write(fd, &one, sizeof(one)) < 0)
+		cw_debug("cannot wake an HTTP acceptor", "error", strerror(errno));
 }
 
-static void give_slot(struct listener *l)
+static void ip_key(const struct sockaddr_storage *ss, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else if (ss->ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	}
+}
+
+/* The slot of connection c; under h->lock. */
+static struct slot *slot_of(struct listener *l, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return NULL;
+	for (unsigned i = 0; i < l->h->o.conn_limit; i++)
+		if (l->slots[i].fd == ci->connect_fd)
+			return &l->slots[i];
+	return NULL;
+}
+
+static unsigned slots_of_ip(const struct listener *l, const unsigned char ip[16])
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < l->h->o.conn_limit; i++)
+		n += l->slots[i].fd >= 0 && !memcmp(l->slots[i].ip, ip, 16);
+	return n;
+}
+
+/* Its headers are in: no header deadline while the request runs. */
+static void request_started(struct listener *l, struct MHD_Connection *c)
 {
 	pthread_mutex_lock(&l->h->lock);
-	l->active--;
-	pthread_cond_broadcast(&l->h->room);
+	struct slot *s = slot_of(l, c);
+	if (s)
+		s->deadline = 0;
 	pthread_mutex_unlock(&l->h->lock);
 }
 
-/* Waits for readiness of the listen socket; -1 when stopping. */
-static int wait_acceptable(struct listener *l)
+/* The response is done: the next request's headers are due within timeout_s. */
+static void request_ended(struct listener *l, struct MHD_Connection *c)
 {
-	struct pollfd p[2] = { { .fd = l->fd, .events = POLLIN }, { .fd = l->h->stop_fd, .events = POLLIN } };
-	while (!stopping(l->h)) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			return -1;
-		if (p[0].revents & POLLIN)
-			return 0;
+	pthread_mutex_lock(&l->h->lock);
+	struct slot *s = slot_of(l, c);
+	if (s)
+		s->deadline = cw_clock_seconds(CLOCK_MONOTONIC) + l->h->o.timeout_s;
+	pthread_mutex_unlock(&l->h->lock);
+	wake(l->wake_fd); /* one more idle connection: the acceptor checks the pending limit */
+}
+
+/* CLOSED comes from libmicrohttpd's cleanup, before it closes the socket. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct listener *l = cls;
+	(void)socket_ctx;
+	if (code != MHD_CONNECTION_NOTIFY_CLOSED)
+		return;
+	pthread_mutex_lock(&l->h->lock);
+	struct slot *s = slot_of(l, c);
+	if (s) {
+		s->fd = -1;
+		l->active--;
 	}
-	return -1;
+	pthread_mutex_unlock(&l->h->lock);
+	wake(l->wake_fd);
+}
+
+static void evict(struct listener *l, struct slot *s, const char *why)
+{
+	shutdown(s->fd, SHUT_RDWR); /* its thread sees EOF and closes the connection */
+	s->evicted = true;
+	cw_debug("closing an HTTP connection", "reason", why, "address", l->bound);
+}
+
+static bool pending(const struct slot *s)
+{
+	return s->fd >= 0 && !s->evicted && s->deadline > 0;
+}
+
+/* Shuts down connections past their header deadline and, over pending_limit,
+ * the oldest waiting ones; under h->lock. Returns the ms until the next deadline
+ * (-1: none). */
+static int reap(struct listener *l, double now)
+{
+	struct cw_http *h = l->h;
+	unsigned npending = 0;
+	double next = 0;
+	for (unsigned i = 0; i < h->o.conn_limit; i++) {
+		struct slot *s = &l->slots[i];
+		if (pending(s) && s->deadline <= now)
+			evict(l, s, "request headers not in within the timeout");
+		npending += pending(s);
+	}
+	while (npending > h->pending_limit) {
+		struct slot *oldest = NULL;
+		for (unsigned i = 0; i < h->o.conn_limit; i++)
+			if (pending(&l->slots[i]) && (!oldest || l->slots[i].deadline < oldest->deadline))
+				oldest = &l->slots[i];
+		evict(l, oldest, "too many connections waiting for a request");
+		npending--;
+	}
+	for (unsigned i = 0; i < h->o.conn_limit; i++)
+		if (pending(&l->slots[i]) && (next == 0 || l->slots[i].deadline < next))
+			next = l->slots[i].deadline;
+	return next == 0 ? -1 : (int)((next - now) * 1000) + 1;
+}
+
+/* Takes a slot for fd when there is room for it and its address; under h->lock. */
+static bool take_slot(struct listener *l, int fd, const unsigned char ip[16])
+{
+	struct cw_http *h = l->h;
+	if (l->active >= h->o.conn_limit || slots_of_ip(l, ip) >= h->per_client)
+		return false;
+	for (unsigned i = 0; i < h->o.conn_limit; i++) {
+		struct slot *s = &l->slots[i];
+		if (s->fd >= 0)
+			continue;
+		*s = (struct slot){ .fd = fd, .deadline = cw_clock_seconds(CLOCK_MONOTONIC) + h->o.timeout_s };
+		memcpy(s->ip, ip, 16);
+		l->active++;
+		return true;
+	}
+	return false;
+}
+
+static void give_slot(struct listener *l, int fd)
+{
+	pthread_mutex_lock(&l->h->lock);
+	for (unsigned i = 0; i < l->h->o.conn_limit; i++) {
+		if (l->slots[i].fd == fd) {
+			l->slots[i].fd = -1;
+			l->active--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->h->lock);
+}
+
+static void hand_over(struct listener *l, const struct parked *p)
+{
+	/* On failure libmicrohttpd closes the socket itself and never reports it CLOSED. */
+	if (MHD_add_connection(l->d, p->fd, (const struct sockaddr *)&p->ss, p->sl) != MHD_YES) {
+		give_slot(l, p->fd);
+		cw_debug("libmicrohttpd refused a connection", "address", l->bound);
+	}
+}
+
+/* Admits p, or parks it while its address is at its limit (closes it when
+ * the park is full). */
+static void admit(struct listener *l, const struct parked *p)
+{
+	pthread_mutex_lock(&l->h->lock);
+	bool ok = take_slot(l, p->fd, p->ip);
+	pthread_mutex_unlock(&l->h->lock);
+	if (ok)
+		hand_over(l, p);
+	else if (l->npark < l->h->park_limit)
+		l->park[l->npark++] = *p;
+	else
+		close(p->fd);
+}
+
+/* Hands parked connections over, oldest first, as their addresses get room. */
+static void unpark(struct listener *l)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < l->npark; i++) {
+		struct parked p = l->park[i];
+		pthread_mutex_lock(&l->h->lock);
+		bool ok = take_slot(l, p.fd, p.ip);
+		pthread_mutex_unlock(&l->h->lock);
+		if (ok)
+			hand_over(l, &p);
+		else
+			l->park[kept++] = p;
+	}
+	l->npark = kept;
+}
+
+static void accept_one(struct listener *l)
+{
+	struct parked p = { .sl = sizeof(p.ss) };
+	p.fd = accept4(l->fd, (struct sockaddr *)&p.ss, &p.sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (p.fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			usleep(100 * 1000); /* out of resources: let connections finish first */
+		return;
+	}
+	ip_key(&p.ss, p.ip);
+	admit(l, &p);
 }
 
 static void *accept_loop(void *arg)
 {
 	struct listener *l = arg;
-	while (take_slot(l)) {
-		if (wait_acceptable(l)) {
-			give_slot(l);
+	struct cw_http *h = l->h;
+	while (!stopping(h)) {
+		unpark(l);
+		pthread_mutex_lock(&h->lock);
+		int timeout_ms = reap(l, cw_clock_seconds(CLOCK_MONOTONIC));
+		bool room = l->active < h->o.conn_limit && l->npark < h->park_limit;
+		pthread_mutex_unlock(&h->lock);
+		/* Without room the listen socket is left alone: clients wait in the backlog. */
+		struct pollfd p[3] = { { .fd = h->stop_fd, .events = POLLIN }, { .fd = l->wake_fd, .events = POLLIN },
+				       { .fd = room ? l->fd : -1, .events = POLLIN } };
+		if (poll(p, 3, timeout_ms) < 0 && errno != EINTR)
 			break;
-		}
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int s = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (s < 0) {
-			give_slot(l);
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-				usleep(100 * 1000); /* out of resources: let connections finish first */
-			continue;
-		}
-		/* On failure libmicrohttpd closes s itself and never reports it CLOSED. */
-		if (MHD_add_connection(l->d, s, (struct sockaddr *)&ss, sl) != MHD_YES) {
-			give_slot(l);
-			cw_debug("libmicrohttpd refused a connection", "address", l->bound);
-		}
+		uint64_t n;
+		if ((p[1].revents & POLLIN) && read(l->wake_fd, &n, sizeof(n)) < 0)
+			cw_debug("cannot read the acceptor's wake-up", "error", strerror(errno));
+		if (p[2].revents & POLLIN)
+			accept_one(l);
 	}
+	for (size_t i = 0; i < l->npark; i++)
+		close(l->park[i].fd);
+	l->npark = 0;
 	return NULL;
 }
 
@@ -639,12 +833,12 @@ static int start_daemon(struct cw_http *h, struct listener *l, char *err, size_t
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	l->h = h;
-	l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
 				MHD_OPTION_CONNECTION_LIMIT, h->o.conn_limit * 4 + 16,
 				MHD_OPTION_CONNECTION_TIMEOUT, h->o.timeout_s,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY_LIMIT,
 				MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 				MHD_OPTION_ARRAY, cert ? tls : tls + 3,
@@ -662,6 +856,32 @@ static int start_daemon(struct cw_http *h, struct listener *l, char *err, size_t
 	return 0;
 }
 
+/* Limits derived from conn_limit (see struct listener). */
+static void set_limits(struct cw_http *h)
+{
+	unsigned n = h->o.conn_limit;
+	h->per_client = h->o.per_client_limit ? h->o.per_client_limit : n / 4;
+	if (h->per_client == 0)
+		h->per_client = 1;
+	h->pending_limit = n - (n / 4 ? n / 4 : 1);
+	if (h->pending_limit == 0)
+		h->pending_limit = 1;
+	h->park_limit = (size_t)n * 4;
+}
+
+static int listener_init(struct cw_http *h, struct listener *l)
+{
+	l->h = h;
+	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	l->slots = calloc(h->o.conn_limit, sizeof(*l->slots));
+	l->park = calloc(h->park_limit, sizeof(*l->park));
+	if (l->wake_fd < 0 || !l->slots || !l->park)
+		return -1;
+	for (unsigned i = 0; i < h->o.conn_limit; i++)
+		l->slots[i].fd = -1;
+	return 0;
+}
+
 int cw_http_start(const struct cw_http_opts *opts, struct cw_http **out, char *err, size_t errlen)
 {
 	struct cw_http *h = calloc(1, sizeof(*h));
@@ -671,18 +891,24 @@ int cw_http_start(const struct cw_http_opts *opts, struct cw_http **out, char *e
 		return -1;
 	}
 	h->o = *opts;
+	set_limits(h);
 	h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->room, NULL);
+	struct cw_expo_source src = { .ctx = opts->h.ctx, .version = opts->h.version, .render = opts->h.metrics };
 	if (h->stop_fd < 0 || !(h->ls = calloc(opts->nlisten ? opts->nlisten : 1, sizeof(*h->ls))) ||
-	    !(h->telemetry_path = strdup(opts->telemetry_path))) {
+	    !(h->telemetry_path = strdup(opts->telemetry_path)) || !(h->expo = cw_expo_cache_new(&src))) {
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
 	for (size_t i = 0; i < opts->nlisten; i++)
-		h->ls[i].fd = -1;
+		h->ls[i].fd = h->ls[i].wake_fd = -1;
 	/* Bind everything first: a taken port fails the start before any thread runs. */
-	for (size_t i = 0; i < opts->nlisten; i++, h->nls++) {
+	for (size_t i = 0; i < opts->nlisten; i++) {
+		h->nls++;
+		if (listener_init(h, &h->ls[i])) {
+			snprintf(err, errlen, "out of memory");
+			goto cleanup;
+		}
 		if (bind_address(opts->listen[i], &h->ls[i].fd, err, errlen))
 			goto cleanup;
 		describe_bound(h->ls[i].fd, h->ls[i].bound, sizeof(h->ls[i].bound));
@@ -717,13 +943,9 @@ void cw_http_stop(struct cw_http *h, unsigned grace_ms)
 		return;
 	/* Stop accepting: the acceptors quit and the listen sockets close, so new
 	 * clients are refused. */
-	pthread_mutex_lock(&h->lock);
 	__atomic_store_n(&h->stopping, 1, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&h->room);
-	pthread_mutex_unlock(&h->lock);
-	uint64_t one = 1;
-	if (h->stop_fd >= 0 && write(h->stop_fd, &one, sizeof(one)) < 0)
-		cw_debug("cannot wake the HTTP acceptors", "error", strerror(errno));
+	if (h->stop_fd >= 0)
+		wake(h->stop_fd);
 	for (size_t i = 0; h->ls && i < h->nls; i++) {
 		if (h->ls[i].acceptor_running)
 			pthread_join(h->ls[i].acceptor, NULL);
@@ -734,12 +956,18 @@ void cw_http_stop(struct cw_http *h, unsigned grace_ms)
 	double deadline = now_ms() + grace_ms;
 	while (__atomic_load_n(&h->inflight, __ATOMIC_ACQUIRE) > 0 && now_ms() < deadline)
 		usleep(10 * 1000);
-	for (size_t i = 0; h->ls && i < h->nls; i++)
-		if (h->ls[i].d)
-			MHD_stop_daemon(h->ls[i].d);
+	for (size_t i = 0; h->ls && i < h->nls; i++) {
+		struct listener *l = &h->ls[i];
+		if (l->d)
+			MHD_stop_daemon(l->d);
+		if (l->wake_fd >= 0)
+			close(l->wake_fd);
+		free(l->slots);
+		free(l->park);
+	}
+	cw_expo_cache_free(h->expo); /* after the daemons: their responses are gone */
 	if (h->stop_fd >= 0)
 		close(h->stop_fd);
-	pthread_cond_destroy(&h->room);
 	pthread_mutex_destroy(&h->lock);
 	free(h->ls);
 	free(h->telemetry_path);

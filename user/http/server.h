@@ -4,14 +4,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "http/exposition.h"
 #include "http/webconfig.h"
 
 /* What the server asks the agent for; every callback runs on a connection thread. */
 struct cw_http_handlers {
 	void *ctx;
-	/* The exposition in fmt, appended to out; 0 or -1 (500). */
-	int (*metrics)(void *ctx, enum cw_expo_format fmt, struct cw_buf *out);
+	/* The snapshot version a render would show now (cheap): scrapes of one
+	 * version share one render. */
+	uint64_t (*version)(void *ctx);
+	/* The exposition in fmt, appended to out, and the version it shows; 0 or -1 (500). */
+	int (*metrics)(void *ctx, enum cw_expo_format fmt, struct cw_buf *out, uint64_t *version);
 	/* The landing page's HTML; 0 or -1. */
 	int (*landing)(void *ctx, struct cw_buf *out);
 	/* /-/ready: BPF attached and the first poll done. */
@@ -27,7 +31,10 @@ struct cw_http_opts {
 	const char *telemetry_path;  /* "/metrics" */
 	struct cw_webconfig *web;    /* TLS and basic auth; NULL for plain HTTP, no auth */
 	unsigned conn_limit;         /* concurrent connections per address; more wait in the backlog */
-	unsigned timeout_s;          /* idle connections are closed after this */
+	unsigned timeout_s;          /* a request's headers must be in this long after the connection
+				      * opened or the previous response ended; also the idle timeout */
+	unsigned per_client_limit;   /* connections from one client address; more wait, parked;
+				      * 0: conn_limit / 4, at least 1 */
 	struct cw_http_handlers h;
 };
 

@@ -11,10 +11,15 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include "http/webconfig.h"
+#include "lib/file.h"
+#include "lib/yaml_depth.h"
 
 #define MAX_FILE_BYTES (1 << 20)
 #define AUTH_CACHE_SLOTS 64
 #define AUTH_KEY_LEN 32 /* SHA-256 */
+
+#define BCRYPT_MIN_COST 4
+#define BCRYPT_MAX_COST 31
 
 struct user {
 	char *name;
@@ -33,6 +38,9 @@ struct cw_webconfig {
 	char priorities[128];
 	struct user *users;
 	size_t nusers;
+	/* Checked for unknown users: same cost as the most expensive real hash, so
+	 * the time taken does not tell which user names exist. */
+	char dummy_hash[61];
 
 	pthread_mutex_t lock; /* guards the auth cache */
 	unsigned char salt[16];
@@ -61,25 +69,15 @@ static bool ct_equal(const void *a, const void *b, size_t n)
 	return d == 0;
 }
 
+/* Every file the web config names goes through here: regular files only. */
 static int read_file(const char *path, char **out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	char *buf = malloc(MAX_FILE_BYTES + 1);
-	size_t n = buf ? fread(buf, 1, MAX_FILE_BYTES + 1, f) : 0;
-	int bad = ferror(f);
-	fclose(f);
-	if (!buf || bad || n > MAX_FILE_BYTES) {
-		set_err(err, errlen, "cannot read %s: %s", path, !buf ? "out of memory" : bad ? "read error" : "larger than 1 MiB");
-		free(buf);
-		return -1;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	return 0;
+	char why[128];
+	size_t len;
+	if (cw_read_regular_file(path, MAX_FILE_BYTES, 0, out, &len, why, sizeof(why)) == 0)
+		return 0;
+	set_err(err, errlen, "cannot read %s: %s", path, why);
+	return -1;
 }
 
 /* ---- bcrypt ------------------------------------------------------------- */
@@ -163,8 +161,8 @@ bool cw_webconfig_authenticate(struct cw_webconfig *w, const char *user, const c
 	for (size_t i = 0; i < w->nusers; i++)
 		if (!strcmp(w->users[i].name, user))
 			u = &w->users[i];
-	/* Unknown users still cost one bcrypt run against a real hash. */
-	bool ok = cw_bcrypt_verify(password, u ? u->hash : w->users[0].hash) && u;
+	/* Unknown users cost one bcrypt run at the highest configured cost. */
+	bool ok = cw_bcrypt_verify(password, u ? u->hash : w->dummy_hash) && u;
 	if (ok && keyed)
 		cache_add(w, key);
 	return ok;
@@ -385,7 +383,13 @@ static int parse_yaml(struct cw_webconfig *w, const char *yaml, size_t len, char
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
+	size_t line, col;
 	int ret = -1;
+	if (cw_yaml_too_deep(yaml, len, CW_YAML_MAX_DEPTH, &line, &col)) {
+		set_err(err, errlen, "%s:%zu:%zu: nested deeper than %d levels", w->source, line, col,
+			CW_YAML_MAX_DEPTH);
+		return -1;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		set_err(err, errlen, "out of memory");
 		return -1;
@@ -405,8 +409,31 @@ static int parse_yaml(struct cw_webconfig *w, const char *yaml, size_t len, char
 	return ret;
 }
 
+/* The cost field of a bcrypt hash ("$2b$NN$..."); 0 when it is not two digits. */
+static unsigned bcrypt_cost(const char *hash)
+{
+	if (hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9')
+		return 0;
+	return (unsigned)(hash[4] - '0') * 10 + (unsigned)(hash[5] - '0');
+}
+
+/* A well-formed bcrypt string that no password is known to match, at the
+ * highest cost among the users. */
+static void set_dummy_hash(struct cw_webconfig *w)
+{
+	unsigned cost = BCRYPT_MIN_COST;
+	for (size_t i = 0; i < w->nusers; i++)
+		if (bcrypt_cost(w->users[i].hash) > cost)
+			cost = bcrypt_cost(w->users[i].hash);
+	if (cost > BCRYPT_MAX_COST) /* such a user's hash never verifies either */
+		cost = BCRYPT_MAX_COST;
+	snprintf(w->dummy_hash, sizeof(w->dummy_hash), "$2b$%02u$%s", cost,
+		 "cachewatchdummysaltu0uNoPasswordIsKnownToMatchThis000");
+}
+
 static int validate(struct cw_webconfig *w, char *err, size_t errlen)
 {
+	set_dummy_hash(w);
 	if (!w->cert_file != !w->key_file) {
 		set_err(err, errlen, "%s: tls_server_config needs both cert_file and key_file", w->source);
 		return -1;

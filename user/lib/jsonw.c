@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "lib/jsonw.h"
+#include "lib/utf8.h"
 
 #define JSONW_DEPTH 32
 
@@ -27,46 +28,10 @@ void jsonw_free(struct jsonw *j)
 	free(j);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static int utf8_len(const unsigned char *s)
+/* JSON string escaping of text that is valid UTF-8 already. */
+static void escape_utf8(FILE *f, const unsigned char *s, size_t n)
 {
-	int n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) { n = 2; cp = s[0] & 0x1f; }
-	else if ((s[0] & 0xf0) == 0xe0) { n = 3; cp = s[0] & 0x0f; }
-	else if ((s[0] & 0xf8) == 0xf0) { n = 4; cp = s[0] & 0x07; }
-	else return 0;
-	for (int i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF are not valid */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-void jsonw_escape(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	fputc('"', f);
-	while (*s) {
-		int n = utf8_len(s);
-		if (n == 0) {
-			fprintf(f, "\\u%04x", *s++);
-			continue;
-		}
-		if (n > 1) {
-			fwrite(s, 1, (size_t)n, f);
-			s += n;
-			continue;
-		}
+	for (const unsigned char *end = s + n; s < end; s++) {
 		switch (*s) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
@@ -79,9 +44,20 @@ void jsonw_escape(FILE *f, const char *str)
 			else
 				fputc(*s, f);
 		}
-		s++;
 	}
+}
+
+void jsonw_escape(FILE *f, const char *str)
+{
+	struct cw_buf b = { 0 };
+	cw_utf8_sanitize(&b, str);
 	fputc('"', f);
+	if (b.oom) /* no memory for the lossless form: say so rather than lie */
+		fputs("\\x3f(out of memory)", f);
+	else
+		escape_utf8(f, (const unsigned char *)b.data, b.len);
+	fputc('"', f);
+	cw_buf_free(&b);
 }
 
 static void sep(struct jsonw *j, const char *key)

@@ -19,8 +19,10 @@ void jsonw_str(struct jsonw *j, const char *key, const char *v);
 void jsonw_uint(struct jsonw *j, const char *key, uint64_t v);
 void jsonw_double(struct jsonw *j, const char *key, double v);
 void jsonw_bool(struct jsonw *j, const char *key, bool v);
-/* Writes s as a JSON string literal. Bytes that are not valid UTF-8 become
- * \u00XX of the byte, so any file name can be written and told apart. */
+/* Writes s as a JSON string literal of its lossless text form (cw_utf8_sanitize,
+ * the same as metric labels): a byte that is not valid UTF-8 and a backslash
+ * become the text \xNN (in JSON "\\xNN"), so any file name can be written
+ * and two names are never the same string. */
 void jsonw_escape(FILE *f, const char *s);
 
 #endif

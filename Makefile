@@ -160,7 +160,8 @@ bench: tests-bin
 	sh bench/run.sh
 
 # Runs the agent on the embedded default config (the usual cache dirs that exist,
-# report-only) on :9745.
+# report-only). A first try listens on localhost only; ARGS replaces that.
+ARGS ?= --web.listen-address localhost:9745
 run: deps
 	$(MAKE) all
 	$(BUILD)/cachewatch run $(ARGS)

@@ -100,5 +100,7 @@ enum cw_backend {
 	[CW_BACKEND_KPROBE] = "kprobe", \
 	[CW_BACKEND_TRACEPOINT] = "tracepoint", \
 }
+/* The same names for messages and --help. */
+#define CW_BACKEND_LIST "auto, fentry, kprobe or tracepoint"
 
 #endif

@@ -134,7 +134,7 @@ static void usage(FILE *f)
 		"  --web.enable-lifecycle      accept POST /-/reload to reload the configuration\n"
 		"  --watch [NAME=]DIR          watch DIR as cache NAME (default: DIR's base name); repeatable\n"
 		"  --group-depth N             split --watch caches into per-subdirectory series, 0..%d (default 0)\n"
-		"  --bpf.attach MODE           auto, fentry, kprobe or tracepoint (default auto)\n"
+		"  --bpf.attach MODE           " CW_BACKEND_LIST " (default auto)\n"
 		"  --poll.interval DURATION    how often the BPF maps are read (default 1s)\n"
 		"  --metrics.stale-ttl DURATION how long a deleted directory's series stay (default 2m)\n"
 		"  --web.listen-address ADDR   HOST:PORT, [IPV6]:PORT or :PORT; repeatable (default :9745)\n"

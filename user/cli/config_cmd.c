@@ -22,7 +22,7 @@ static void usage(FILE *f)
 		"  --config.file FILE        the YAML configuration file\n"
 		"  --watch [NAME=]DIR        also watch DIR, report only (repeatable)\n"
 		"  --group-depth N           group_depth of --watch caches (0-%d, default 0)\n"
-		"  --bpf.attach BACKEND      auto, fentry, kprobe or tracepoint\n"
+		"  --bpf.attach BACKEND      " CW_BACKEND_LIST "\n"
 		"  --poll.interval DURATION  e.g. 1s\n"
 		"  --metrics.stale-ttl DURATION  e.g. 2m\n"
 		"  --embedded-default        show what 'cachewatch run' watches without a\n"

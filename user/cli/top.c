@@ -44,7 +44,7 @@ static void usage(FILE *f)
 		"writer, redrawn every interval. Needs root (or CAP_BPF and CAP_PERFMON).\n"
 		"\n"
 		"Options:\n"
-		"  --bpf.attach=B      auto|fentry|kprobe|tracepoint (default auto)\n"
+		"  --bpf.attach=B      " CW_BACKEND_LIST " (default auto)\n"
 		"  --interval=D        refresh interval, e.g. 500ms, 1s (default 1s)\n"
 		"  --group-depth=N     split each DIR into per-subdirectory rows N levels deep (0-%d, default 1)\n"
 		"  --max-groups=N      rows per DIR before the rest fold into _other (default 64, 0 = unlimited)\n"
@@ -92,7 +92,7 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		switch (opt) {
 		case 'b':
 			if (cw_backend_parse(optarg, &o->backend)) {
-				fprintf(stderr, "cachewatch top: --bpf.attach: '%s' is not one of auto, fentry, kprobe, tracepoint\n", optarg);
+				fprintf(stderr, "cachewatch top: --bpf.attach: '%s' is not " CW_BACKEND_LIST "\n", optarg);
 				return 2;
 			}
 			break;

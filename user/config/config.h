@@ -69,6 +69,9 @@ void cw_config_free(struct cw_config *cfg);
 const char *cw_timestamp_name(enum cw_timestamp t); /* "max", "atime", "mtime" */
 /* Parses "atime", "mtime" or "max"; 0 or -1. The file and `purge --timestamp` both use it. */
 int cw_timestamp_parse(const char *s, enum cw_timestamp *out);
+/* Backend names (CW_BACKEND_NAMES): 0, or -1 for a name that is not one. */
+int cw_backend_parse(const char *s, enum cw_backend *out);
+const char *cw_backend_name(enum cw_backend b); /* "unknown" out of range */
 
 /* Ranges of the duration settings, in ms: the file, the flags, validation and
  * `top --interval` all check against these. */

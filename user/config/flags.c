@@ -110,11 +110,11 @@ static int apply_overrides(const struct cw_config_flags *fl, struct cw_config *c
 	if (fl->stale_ttl && flag_duration("--metrics.stale-ttl", fl->stale_ttl, 0,
 					   CW_STALE_TTL_MAX_MS, &cfg->stale_ttl_ms, err, errlen))
 		return -1;
-	if (fl->bpf_attach && cw_attach_parse(fl->bpf_attach, &cfg->attach)) {
+	if (fl->bpf_attach && cw_backend_parse(fl->bpf_attach, &cfg->attach)) {
 		char q[96];
 		cw_quote(fl->bpf_attach, strlen(fl->bpf_attach), q, sizeof(q));
 		return cw_errf(err, errlen, "--bpf.attach: %s is not an attach backend "
-			       "(auto, fentry, kprobe or tracepoint)", q);
+			       "(" CW_BACKEND_LIST ")", q);
 	}
 	return 0;
 }

@@ -36,8 +36,6 @@ bool cw_path_overlaps(const char *a, const char *b);
 const char *cw_path_danger(const char *clean, const char *canonical, char *buf, size_t len);
 
 /* "auto", "fentry", "kprobe", "tracepoint" <-> enum cw_backend. */
-int cw_attach_parse(const char *s, enum cw_backend *out);
-const char *cw_attach_name(enum cw_backend b);
 
 /* Appends a copy-free cache slot to cfg (zeroed, defaults set). NULL on ENOMEM. */
 struct cw_cache_config *cw_config_add_cache(struct cw_config *cfg);

@@ -61,14 +61,13 @@ void cw_config_free(struct cw_config *cfg)
 	cw_config_defaults(cfg);
 }
 
-static const char *const attach_names[] = CW_BACKEND_NAMES;
+static const char *const backend_names[] = CW_BACKEND_NAMES;
 
-/* Kept here rather than calling the loader's parser so the configuration
- * code (and its fuzzer) does not drag in libbpf. Same spellings. */
-int cw_attach_parse(const char *s, enum cw_backend *out)
+/* The one parser of backend names: config, flags, `top` and the loader use it. */
+int cw_backend_parse(const char *s, enum cw_backend *out)
 {
-	for (size_t i = 0; i < sizeof(attach_names) / sizeof(attach_names[0]); i++) {
-		if (!strcmp(s, attach_names[i])) {
+	for (size_t i = 0; i < CW_BACKEND_COUNT; i++) {
+		if (!strcmp(s, backend_names[i])) {
 			*out = (enum cw_backend)i;
 			return 0;
 		}
@@ -76,9 +75,9 @@ int cw_attach_parse(const char *s, enum cw_backend *out)
 	return -1;
 }
 
-const char *cw_attach_name(enum cw_backend b)
+const char *cw_backend_name(enum cw_backend b)
 {
-	return (unsigned)b < sizeof(attach_names) / sizeof(attach_names[0]) ? attach_names[b] : "auto";
+	return (unsigned)b < CW_BACKEND_COUNT ? backend_names[b] : "unknown";
 }
 
 const char *cw_timestamp_name(enum cw_timestamp t)
@@ -453,8 +452,8 @@ static int set_field(struct ctx *x, const yaml_node_t *n, const char *path,
 		return 0;
 	}
 	case F_ATTACH:
-		if (cw_attach_parse(v, (enum cw_backend *)dst))
-			return bad_value(x, n, path, "is not an attach backend (auto, fentry, kprobe or tracepoint)");
+		if (cw_backend_parse(v, (enum cw_backend *)dst))
+			return bad_value(x, n, path, "is not an attach backend (" CW_BACKEND_LIST ")");
 		return 0;
 	case F_TIMESTAMP:
 		if (cw_timestamp_parse(v, (enum cw_timestamp *)dst))

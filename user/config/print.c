@@ -135,7 +135,7 @@ int cw_config_print(const struct cw_config *cfg, FILE *f)
 		fprintf(f, "# effective configuration, defaults filled in\n");
 	put_duration(f, "", "poll_interval", cfg->poll_interval_ms);
 	put_duration(f, "", "stale_ttl", cfg->stale_ttl_ms);
-	fprintf(f, "bpf:\n  attach: %s\n  max_walk: %u\n", cw_attach_name(cfg->attach),
+	fprintf(f, "bpf:\n  attach: %s\n  max_walk: %u\n", cw_backend_name(cfg->attach),
 		cfg->max_walk);
 	if (!cfg->ncaches)
 		fprintf(f, "caches: []\n");

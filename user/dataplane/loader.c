@@ -25,24 +25,6 @@ struct cw_loader {
 	enum cw_backend backend;
 };
 
-static const char *const backend_names[] = CW_BACKEND_NAMES;
-
-int cw_backend_parse(const char *s, enum cw_backend *out)
-{
-	for (size_t i = 0; i < CW_BACKEND_COUNT; i++) {
-		if (!strcmp(s, backend_names[i])) {
-			*out = (enum cw_backend)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *cw_backend_name(enum cw_backend b)
-{
-	return (unsigned)b < CW_BACKEND_COUNT ? backend_names[b] : "unknown";
-}
-
 __u32 cw_kernel_dev(uint64_t st_dev)
 {
 	/* The kernel's sb->s_dev packs major<<20|minor; glibc's dev_t does not. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "cachewatch.h"
+#include "config/config.h" /* backend names */
 
 struct cw_loader;
 
@@ -15,8 +16,6 @@ struct cw_loader_opts {
 	unsigned max_walk;        /* d_parent walk bound, 1..CW_MAX_WALK (0 = CW_MAX_WALK) */
 };
 
-int cw_backend_parse(const char *s, enum cw_backend *out);
-const char *cw_backend_name(enum cw_backend b);
 
 /* Loads and attaches. On failure returns a negative errno and a sentence in err
  * that says why and what to try ("fentry unavailable on this kernel: ..."). */

@@ -45,7 +45,7 @@ USER_SRCS := $(sort $(wildcard user/*/*.c))
 USER_HDRS := $(wildcard user/*/*.h)
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 MAIN_OBJ := $(BUILD)/user/cli/main.o
-LIB_OBJS := $(filter-out $(MAIN_OBJ),$(USER_OBJS))
+LIB_OBJS := $(filter-out $(MAIN_OBJ),$(USER_OBJS)) $(BUILD)/proto/metrics.pb-c.o
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ITEST_SRCS := $(sort $(wildcard tests/integration/*.c))
@@ -84,6 +84,21 @@ $(BUILD)/user/%.o: user/%.c $(USER_HDRS) include/cachewatch.h
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/user/dataplane/loader.o: $(BUILD)/cachewatch.skel.h
+
+# The protobuf exposition's message code, generated from proto/metrics.proto by
+# Debian's protoc-c (docs/metrics.md); user code includes "proto/metrics.pb-c.h".
+PROTOC_C ?= protoc-c
+LDLIBS += -lprotobuf-c
+$(BUILD)/proto/metrics.pb-c.c $(BUILD)/proto/metrics.pb-c.h &: proto/metrics.proto
+	@mkdir -p $(BUILD)/proto
+	$(call msg,PROTOC-C,$@)
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/proto/metrics.pb-c.o: $(BUILD)/proto/metrics.pb-c.c $(BUILD)/proto/metrics.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/user/http/exposition_proto.o: $(BUILD)/proto/metrics.pb-c.h
 
 # Only the files that print the version see it, so a new commit does not
 # rebuild everything; the stamp changes only when the revision does.

@@ -5,7 +5,7 @@
 #include "http/expo_cache.h"
 #include "http/gzip.h"
 
-#define NFORMATS 2
+#define NFORMATS CW_EXPO_NFORMATS
 
 struct cw_expo_cache {
 	struct cw_expo_source src;
@@ -144,7 +144,9 @@ struct cw_expo *cw_expo_get(struct cw_expo_cache *c, enum cw_expo_format fmt, bo
 unsigned cw_expo_cache_live(struct cw_expo_cache *c)
 {
 	pthread_mutex_lock(&c->lock);
-	unsigned n = c->live[0] + c->live[1];
+	unsigned n = 0;
+	for (int f = 0; f < NFORMATS; f++)
+		n += c->live[f];
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }

@@ -10,7 +10,7 @@
 /* At most this many renders of one format are alive at once: the newest, kept for
  * the next scrape, and older ones still being sent to slow clients. When all are
  * taken, a scrape gets the newest one instead of a fresh render, so the memory
- * for bodies never exceeds CW_EXPO_MAX_LIVE * 2 formats * (body + gzip body). */
+ * for bodies never exceeds CW_EXPO_MAX_LIVE * 3 formats * (body + gzip body). */
 #define CW_EXPO_MAX_LIVE 3
 
 /* Where renders come from (the agent). */

@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http/exposition.h"
+#include "http/exposition_proto.h"
 #include "lib/utf8.h"
 
 
 const char *cw_expo_content_type(enum cw_expo_format f)
 {
-	return f == CW_EXPO_OPENMETRICS ? CW_CONTENT_TYPE_OPENMETRICS : CW_CONTENT_TYPE_TEXT;
+	return f == CW_EXPO_OPENMETRICS ? CW_CONTENT_TYPE_OPENMETRICS
+	       : f == CW_EXPO_PROTOBUF	? CW_CONTENT_TYPE_PROTOBUF
+					: CW_CONTENT_TYPE_TEXT;
 }
 
 /* ---- values and label values -------------------------------------------- */
@@ -69,6 +72,7 @@ struct render {
 	char **cache_labels; /* sanitized cache names, per snapshot cache */
 	char ***dir_labels;  /* sanitized, disambiguated dir names, per cache and dir */
 	char le[HIST_BUCKETS][24]; /* bucket bounds in seconds, formatted once per render */
+	struct cw_proto *proto;    /* CW_EXPO_PROTOBUF: families and samples go there */
 };
 
 struct label {
@@ -81,6 +85,10 @@ struct label {
 static void family(struct render *r, const char *name, const char *type, const char *unit,
 		   const char *help)
 {
+	if (r->proto) {
+		cw_proto_family(r->proto, name, type, help);
+		return;
+	}
 	bool text_counter = r->fmt == CW_EXPO_TEXT && !strcmp(type, "counter");
 	const char *suffix = text_counter ? "_total" : "";
 	cw_buf_printf(r->out, "# HELP %s%s %s\n# TYPE %s%s %s\n", name, suffix, help, name, suffix, type);
@@ -104,9 +112,24 @@ static void sample_head(struct render *r, const char *name, const char *suffix,
 	cw_buf_puts(r->out, "}");
 }
 
+/* In protobuf a sample is a metric of the current family: its labels, then its value. */
+static bool proto_metric(struct render *r, const struct label *l, size_t nl)
+{
+	if (!r->proto)
+		return false;
+	cw_proto_metric(r->proto);
+	for (size_t i = 0; i < nl; i++)
+		cw_proto_label(r->proto, l[i].name, l[i].value);
+	return true;
+}
+
 static void sample_u64(struct render *r, const char *name, const char *suffix,
 		       const struct label *l, size_t nl, uint64_t v)
 {
+	if (proto_metric(r, l, nl)) {
+		cw_proto_value(r->proto, (double)v);
+		return;
+	}
 	sample_head(r, name, suffix, l, nl);
 	cw_buf_printf(r->out, " %" PRIu64 "\n", v);
 }
@@ -114,6 +137,10 @@ static void sample_u64(struct render *r, const char *name, const char *suffix,
 static void sample_double(struct render *r, const char *name, const char *suffix,
 			  const struct label *l, size_t nl, double v)
 {
+	if (proto_metric(r, l, nl)) {
+		cw_proto_value(r->proto, v);
+		return;
+	}
 	char num[40];
 	cw_format_double(v, num, sizeof(num));
 	sample_head(r, name, suffix, l, nl);
@@ -243,14 +270,24 @@ static void render_hist(struct render *r, const struct cw_hist *h, const char *c
 {
 	const char *name = "cachewatch_write_latency_seconds";
 	uint64_t cum = 0;
+	struct label ml[] = { { "cache", cache }, { "dir", dir } };
+	/* Protobuf: the native histogram, and the same classic buckets as text. */
+	if (proto_metric(r, ml, 2))
+		cw_proto_histogram(r->proto, h);
 	for (int k = 0; k < CW_HIST_SLOTS; k++) {
 		cum += h->slots[k];
 		int edge = k + 1;
 		if (edge < HIST_FIRST_EDGE || edge > HIST_LAST_EDGE || (edge - HIST_FIRST_EDGE) % 2)
 			continue;
+		if (r->proto) {
+			cw_proto_bucket(r->proto, ldexp(1.0, edge) / 1e9, cum);
+			continue;
+		}
 		struct label l[] = { { "cache", cache }, { "dir", dir }, { "le", r->le[(edge - HIST_FIRST_EDGE) / 2] } };
 		sample_u64(r, name, "_bucket", l, 3, cum);
 	}
+	if (r->proto)
+		return;
 	/* +Inf and _count are the sum of the slots, not h->count, so the buckets are
 	 * cumulative and consistent with _count by construction. */
 	struct label l[] = { { "cache", cache }, { "dir", dir }, { "le", "+Inf" } };
@@ -541,6 +578,8 @@ int cw_metrics_render(const struct cw_metrics_input *in, enum cw_expo_format fmt
 	for (int i = 0; i < HIST_BUCKETS; i++)
 		cw_format_double(ldexp(1.0, HIST_FIRST_EDGE + 2 * i) / 1e9, r.le[i], sizeof(r.le[i]));
 	int err = labels_build(&r);
+	if (!err && fmt == CW_EXPO_PROTOBUF && !(r.proto = cw_proto_new(out)))
+		err = -1;
 	if (err) {
 		out->oom = true;
 		goto cleanup;
@@ -552,6 +591,8 @@ int cw_metrics_render(const struct cw_metrics_input *in, enum cw_expo_format fmt
 	if (fmt == CW_EXPO_OPENMETRICS)
 		cw_buf_puts(out, "# EOF\n");
 cleanup:
+	if (r.proto)
+		cw_proto_finish(r.proto);
 	labels_free(&r);
 	return out->oom ? -1 : 0;
 }

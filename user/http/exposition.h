@@ -1,4 +1,4 @@
-/* Renders the agent's state as Prometheus text 0.0.4 or OpenMetrics 1.0.0, and the landing page. */
+/* Renders the agent's state as Prometheus text 0.0.4, OpenMetrics 1.0.0 or protobuf, and the landing page. */
 #ifndef CW_METRICS_H
 #define CW_METRICS_H
 
@@ -11,7 +11,7 @@
 #include "lib/buf.h"
 #include "purge/purge.h"
 
-enum cw_expo_format { CW_EXPO_TEXT, CW_EXPO_OPENMETRICS };
+enum cw_expo_format { CW_EXPO_TEXT, CW_EXPO_OPENMETRICS, CW_EXPO_PROTOBUF, CW_EXPO_NFORMATS };
 #define CW_CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define CW_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 const char *cw_expo_content_type(enum cw_expo_format f);

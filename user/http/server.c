@@ -143,8 +143,34 @@ static double item_q(const char *params, const char *end)
 	return q;
 }
 
-/* Calls fn for every comma-separated item: its token (before ';') and q. */
-static void each_item(const char *hdr, void (*fn)(const char *tok, size_t n, double q, void *arg), void *arg)
+/* True when the "; a=b; c=d" params hold name=value (name case-insensitive). */
+static bool has_param(const char *params, const char *end, const char *name, const char *value)
+{
+	while (params < end) {
+		const char *p = skip_ws(params + 1, end);
+		if (p >= end)
+			return false;
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *stop = semi ? semi : end;
+		size_t nl = strlen(name), vl = strlen(value);
+		if (trim_len(p, stop) == nl + 1 + vl && !strncasecmp(p, name, nl) && p[nl] == '=' &&
+		    !strncmp(p + nl + 1, value, vl))
+			return true;
+		params = stop;
+	}
+	return false;
+}
+
+struct item {
+	const char *tok;    /* the media type or coding, before ';' */
+	size_t n;
+	const char *params; /* from the first ';' (or the end) to the end of the item */
+	const char *end;
+	double q;
+};
+
+/* Calls fn for every comma-separated item: its token (before ';'), params and q. */
+static void each_item(const char *hdr, void (*fn)(const struct item *it, void *arg), void *arg)
 {
 	for (const char *s = hdr; s && *s;) {
 		size_t len = strcspn(s, ",");
@@ -154,38 +180,60 @@ static void each_item(const char *hdr, void (*fn)(const char *tok, size_t n, dou
 		size_t toklen = strcspn(t, ";,");
 		if (toklen > tlen)
 			toklen = tlen;
-		fn(t, trim_len(t, t + toklen), toklen < tlen ? item_q(t + toklen, t + tlen) : 1, arg);
+		struct item it = { t, trim_len(t, t + toklen), t + toklen, t + tlen,
+				   toklen < tlen ? item_q(t + toklen, t + tlen) : 1 };
+		fn(&it, arg);
 		s = s[len] ? s + len + 1 : NULL;
 	}
 }
 
 struct accept_scores {
-	double om, text;
+	double pb, om, text;
 };
 
-static void accept_item(const char *tok, size_t n, double q, void *arg)
+/* Protobuf only as the delimited MetricFamily stream: another message or
+ * framing under the same media type is something else. */
+static void accept_item(const struct item *it, void *arg)
 {
 	struct accept_scores *sc = arg;
+	const char *tok = it->tok;
+	size_t n = it->n;
+	double q = it->q;
+	if (token_is(tok, n, "application/vnd.google.protobuf") &&
+	    has_param(it->params, it->end, "proto", "io.prometheus.client.MetricFamily") &&
+	    has_param(it->params, it->end, "encoding", "delimited") && q > sc->pb)
+		sc->pb = q;
 	if (token_is(tok, n, "application/openmetrics-text") && q > sc->om)
 		sc->om = q;
 	if ((token_is(tok, n, "text/plain") || token_is(tok, n, "text/*") || token_is(tok, n, "*/*")) && q > sc->text)
 		sc->text = q;
 }
 
+/* The highest q wins; on a tie the richer format (protobuf, then OpenMetrics). */
+enum cw_expo_format cw_http_expo_format(const char *accept)
+{
+	struct accept_scores sc = { 0, 0, 0 };
+	each_item(accept, accept_item, &sc);
+	if (sc.pb > 0 && sc.pb >= sc.om && sc.pb >= sc.text)
+		return CW_EXPO_PROTOBUF;
+	return sc.om > 0 && sc.om >= sc.text ? CW_EXPO_OPENMETRICS : CW_EXPO_TEXT;
+}
+
 bool cw_http_wants_openmetrics(const char *accept)
 {
-	struct accept_scores sc = { 0, 0 };
-	each_item(accept, accept_item, &sc);
-	return sc.om > 0 && sc.om >= sc.text;
+	return cw_http_expo_format(accept) == CW_EXPO_OPENMETRICS;
 }
 
 struct enc_scores {
 	double gzip, star; /* -1: not mentioned */
 };
 
-static void enc_item(const char *tok, size_t n, double q, void *arg)
+static void enc_item(const struct item *it, void *arg)
 {
 	struct enc_scores *sc = arg;
+	const char *tok = it->tok;
+	size_t n = it->n;
+	double q = it->q;
 	if (token_is(tok, n, "gzip") || token_is(tok, n, "x-gzip"))
 		sc->gzip = q;
 	else if (token_is(tok, n, "*"))
@@ -355,7 +403,7 @@ static enum MHD_Result serve_metrics(struct cw_http *h, struct MHD_Connection *c
 {
 	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-	enum cw_expo_format fmt = cw_http_wants_openmetrics(accept) ? CW_EXPO_OPENMETRICS : CW_EXPO_TEXT;
+	enum cw_expo_format fmt = cw_http_expo_format(accept);
 	bool gzip = cw_http_accepts_gzip(ae);
 	struct cw_expo *e = cw_expo_get(h->expo, fmt, gzip, MIN_GZIP_BYTES);
 	if (!e)
@@ -369,7 +417,7 @@ static enum MHD_Result serve_metrics(struct cw_http *h, struct MHD_Connection *c
 	}
 	if (gzip)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	return queue(h, c, MHD_HTTP_OK, r, cw_expo_content_type(fmt), MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	return queue(h, c, MHD_HTTP_OK, r, cw_expo_content_type(fmt), MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
 }
 
 static enum MHD_Result serve_landing(struct cw_http *h, struct MHD_Connection *c)

@@ -49,6 +49,8 @@ const char *cw_http_bound_address(const struct cw_http *h, size_t i);
 void cw_http_stop(struct cw_http *h, unsigned grace_ms);
 
 /* Header parsing, exposed for tests. */
+/* The exposition format an Accept header asks for (text when it names none we serve). */
+enum cw_expo_format cw_http_expo_format(const char *accept);
 bool cw_http_wants_openmetrics(const char *accept);
 bool cw_http_accepts_gzip(const char *accept_encoding);
 /* Splits "host:port" / "[v6]:port" / ":port"; host is "" for all addresses. */

@@ -23,6 +23,8 @@ for dir in $LAYERS; do
 	for f in user/"$dir"/*.c user/"$dir"/*.h; do
 		[ -f "$f" ] || continue
 		for inc in $(sed -n 's/^#include "\([a-z_]*\)\/.*/\1/p' "$f"); do
+			# generated headers (build/proto/...) are not a layer of user/
+			[ -d "user/$inc" ] || continue
 			r=$(rank "$inc")
 			if [ "$r" -lt 0 ] || [ "$r" -gt "$mine" ]; then
 				bad="$bad $f->$inc"

@@ -325,7 +325,7 @@ static const struct err_case err_cases[] = {
 	{ CACHE("  - name: y\n    path: @/b/../a/x\n    wait_for_path: true\n"), "are nested" },
 	/* purge */
 	{ PURGE("      max_size: 5GG\n"), "duplicate key" },
-	{ CACHE("    purge:\n      max_size: 5GG\n"), "t.yml:5:17: caches[0].purge.max_size: \"5GG\" is not a size (e.g. 5GiB" },
+	{ CACHE("    purge:\n      max_size: 5GG\n"), "t.yml:5:17: caches[0].purge.max_size: \"5GG\" is not a size (a number, fractions allowed, with an optional unit: B; K, M, G, T, P" },
 	{ CACHE("    purge:\n      max_size: -5GiB\n"), "\"-5GiB\" is not a size" },
 	{ CACHE("    purge:\n      max_size: 99999999PiB\n"), "is not a size" },
 	{ PURGE("      high_watermark: 101%\n"), "caches[0].purge.high_watermark: \"101%\" is not a percentage" },

@@ -111,7 +111,7 @@ static int parse_limit(struct purge_args *a, int opt, const char *v)
 	case OPT_MAX_SIZE:
 		a->have_limit = true;
 		return cw_parse_size(v, &p->max_size) || !p->max_size
-			       ? bad("--max-size", v, "a size above zero (e.g. 5GiB, 512MB, 100)") : 0;
+			       ? bad("--max-size", v, "a size above zero (" CW_SIZE_UNITS ")") : 0;
 	case OPT_MAX_AGE:
 		a->have_limit = true;
 		return cw_parse_duration_ms(v, &p->max_age_ms) || !p->max_age_ms

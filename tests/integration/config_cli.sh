@@ -187,5 +187,14 @@ expect "bad --web.listen-address is a usage error (exit 2)" 2 "" "--web.listen-a
 cli run --web.listen-address :99999
 expect "--web.listen-address with port 99999: exit 2" 2 "" "--web.listen-address: what is ':99999'?"
 
+cli top --count=-1
+expect "top --count=-1: exit 2" 2 "" "--count: '-1' is not a whole number"
+[ "$(wc -l <"$T/err")" -eq 1 ] && ok "top --count=-1: one message, not two" || not_ok "top --count=-1: one message, not two" "$err"
+# One flag style: every --help writes a value-taking flag as "--flag VALUE".
+for c in run check-config purge; do
+	"$BIN" $c --help >"$T/out" 2>&1
+	grep -qE '^ +--[a-z.-]+=' "$T/out" && not_ok "$c --help: --flag VALUE style" "$(grep -E '^ +--[a-z.-]+=' "$T/out")" || ok "$c --help: --flag VALUE style"
+done
+
 echo "1..$n"
 exit $failed

@@ -146,6 +146,8 @@ static void usage(FILE *f)
 		"  --web.config.file FILE      TLS and basic auth (exporter-toolkit format)\n"
 		"  --log.level LEVEL           debug, info, warn or error (default info)\n"
 		"  --log.format FORMAT         logfmt or json (default logfmt)\n"
+		"  --version                   print the version\n"
+		"  -h, --help                  this help\n"
 		"\nWithout --config.file or --watch, the usual cache directories found on this machine\n"
 		"are watched ('cachewatch check-config --embedded-default' lists them).\n",
 		CW_MAX_GROUP_DEPTH);

@@ -63,6 +63,16 @@ case "$seen" in *503*) ok "/-/ready answered 503 before BPF was attached and pol
 *) ok "/-/ready never seen before attach (attach faster than the first probe)" ;; esac
 grep -q 'msg=listening' "$T/agent.log" && ok "listen address logged" || not_ok "listen address logged"
 grep -q 'msg="watching caches" count=1 caches=t ' "$T/agent.log" && ok "watched cache logged" || not_ok "watched cache logged"
+# auto: one short info line per backend it moves past, libbpf's text only at debug
+if grep -q 'attach backend not usable' "$T/agent.log"; then
+	long=$(grep 'attach backend not usable' "$T/agent.log" | grep -e 'libbpf' -e '; try ' -e 'level=debug')
+	[ -z "$long" ] && ok "auto: skipped backends logged in one short info line each" ||
+		not_ok "auto: skipped backends logged in one short info line each" "$long"
+else
+	ok "auto: skipped backends logged in one short info line each (none skipped here)"
+fi
+grep -q 'see below' "$T/agent.log" && not_ok "no 'see below' log values" "$(grep 'see below' "$T/agent.log")" ||
+	ok "no 'see below' log values"
 
 # ---- exact values -------------------------------------------------------------
 

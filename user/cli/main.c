@@ -51,7 +51,7 @@ static int unknown(const char *name)
 /* `help COMMAND` is `COMMAND --help`. */
 static int help(int argc, char **argv)
 {
-	if (argc < 3) {
+	if (argc < 3 || !strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) {
 		usage(stdout);
 		return 0;
 	}

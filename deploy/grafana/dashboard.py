@@ -96,8 +96,8 @@ def panels():
     ps.append(panel(
         "stat", "Time until a file system is full",
         "Per file system holding caches (not per cache), at the rate free space fell over the last hour.",
-        [('min by (instance, fs_size_bytes) ((cachewatch_filesystem_free_bytes{%s}'
-          ' / (-deriv(cachewatch_filesystem_free_bytes{%s}[1h]) > 0)) %s)' % (INST, INST, FS_JOIN),
+        [('min by (instance, fs_size_bytes) ((cachewatch_filesystem_avail_bytes{%s}'
+          ' / (-deriv(cachewatch_filesystem_avail_bytes{%s}[1h]) > 0)) %s)' % (INST, INST, FS_JOIN),
           "{{instance}} {{fs_size_bytes}} B")],
         unit="s", x=16, y=y, w=8,
         options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
@@ -109,9 +109,9 @@ def panels():
     ps.append(panel(
         "timeseries", "File system free space",
         "Free bytes of each file system holding caches, with its linear prediction 24 h ahead.",
-        [('min by (instance, fs_size_bytes) (cachewatch_filesystem_free_bytes{%s} %s)' % (INST, FS_JOIN),
+        [('min by (instance, fs_size_bytes) (cachewatch_filesystem_avail_bytes{%s} %s)' % (INST, FS_JOIN),
           "{{instance}} {{fs_size_bytes}} B free"),
-         ('min by (instance, fs_size_bytes) (predict_linear(cachewatch_filesystem_free_bytes{%s}[6h], 86400) %s)'
+         ('min by (instance, fs_size_bytes) (predict_linear(cachewatch_filesystem_avail_bytes{%s}[6h], 86400) %s)'
           % (INST, FS_JOIN), "{{instance}} {{fs_size_bytes}} B free in 24 h")],
         unit="bytes", x=0, y=y, w=24))
     y += 8

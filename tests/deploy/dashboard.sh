@@ -192,5 +192,5 @@ check_eq "both agents are instances" "$(nseries 'count by (instance) (cachewatch
 check_eq "the burst cache was purged for size" \
 	"$(nseries 'cachewatch_purges_total{cache="burst",reason="size"} > 0')" 1
 check_eq "two caches on one tmpfs: one file-system series" \
-	"$(nseries 'filesystem:cachewatch_filesystem_free:ratio{instance="127.0.0.1:'"$PA"'"}')" 1
+	"$(nseries 'filesystem:cachewatch_filesystem_avail:ratio{instance="127.0.0.1:'"$PA"'"}')" 1
 tap_end

@@ -63,6 +63,37 @@ case "$seen" in *503*) ok "/-/ready answered 503 before BPF was attached and pol
 *) ok "/-/ready never seen before attach (attach faster than the first probe)" ;; esac
 grep -q 'msg=listening' "$T/agent.log" && ok "listen address logged" || not_ok "listen address logged"
 grep -q 'msg="watching caches" count=1 caches=t ' "$T/agent.log" && ok "watched cache logged" || not_ok "watched cache logged"
+# auto: one short info line per backend it moves past, libbpf's text only at debug
+if grep -q 'attach backend not usable' "$T/agent.log"; then
+	long=$(grep 'attach backend not usable' "$T/agent.log" | grep -e 'libbpf' -e '; try ' -e 'level=debug')
+	[ -z "$long" ] && ok "auto: skipped backends logged in one short info line each" ||
+		not_ok "auto: skipped backends logged in one short info line each" "$long"
+else
+	ok "auto: skipped backends logged in one short info line each (none skipped here)"
+fi
+grep -q 'see below' "$T/agent.log" && not_ok "no 'see below' log values" "$(grep 'see below' "$T/agent.log")" ||
+	ok "no 'see below' log values"
+
+# ---- an idle cache and the node_exporter join ---------------------------------
+
+# Nothing written yet: the counters and the histogram are there, at 0.
+check_metric "idle cache: write bytes at 0 from the start" 'cachewatch_write_bytes_total{cache="t",dir="."}' 0
+check_metric "idle cache: unlinks at 0 from the start" 'cachewatch_unlinks_total{cache="t",dir="."}' 0
+check_metric "idle cache: latency count at 0 from the start" 'cachewatch_write_latency_seconds_count{cache="t",dir="."}' 0
+# The mount as findmnt (util-linux) reports it, which is what node_exporter labels.
+mnt=$(findmnt -n -o TARGET -T "$C") src=$(findmnt -n -o SOURCE -T "$C") fst=$(findmnt -n -o FSTYPE -T "$C")
+check_metric "cachewatch_cache_info names the mount like node_exporter" \
+	"cachewatch_cache_info{cache=\"t\",path=\"$C\",mountpoint=\"$mnt\",device=\"$src\",fstype=\"$fst\"}" 1
+avail=$(df -B1 --output=avail "$C" | tail -1 | tr -d ' ')
+got=$(curl -s "$URL/metrics" | sed -n 's/^cachewatch_filesystem_avail_bytes{cache="t"} //p')
+# df and the agent read statvfs at different moments: within 64 MiB of each other
+if [ -n "$got" ] && [ $((got - avail)) -lt 67108864 ] && [ $((avail - got)) -lt 67108864 ]; then
+	ok "filesystem_avail_bytes is df's avail"
+else
+	not_ok "filesystem_avail_bytes is df's avail" "agent $got, df $avail"
+fi
+curl -s "$URL/metrics" | grep -q '^cachewatch_filesystem_free_bytes{cache="t"} ' && ok "filesystem_free_bytes exported" ||
+	not_ok "filesystem_free_bytes exported"
 
 # ---- exact values -------------------------------------------------------------
 

@@ -117,7 +117,7 @@ caches:
       max_size: 5GG
 EOF
 run "$T/badsize.yml"
-expect "bad size: exit 2, file:line:col and key path" 2 "" "$T/badsize.yml:5:17: caches[0].purge.max_size: \"5GG\" is not a size (e.g. 5GiB"
+expect "bad size: exit 2, file:line:col and key path" 2 "" "$T/badsize.yml:5:17: caches[0].purge.max_size: \"5GG\" is not a size (a number, fractions allowed, with an optional unit: B; K, M, G, T, P"
 [ -z "$out" ] && ok "invalid file: nothing on stdout" || not_ok "invalid file: nothing on stdout" "$out"
 
 printf 'caches:\n  - name: x\n    path: %s/go-build\n    group_dpth: 1\n' "$T" >"$T/typo.yml"
@@ -155,6 +155,46 @@ expect "--embedded-default" 0 "embedded default" ""
 # exist on Debian or are marked wait_for_path).
 run deploy/cachewatch.example.yml
 expect "deploy/cachewatch.example.yml passes" 0 "caches:" ""
+
+# Sizes as ccache (-M 5G, 5Gi) and Kubernetes (5G, 5Gi) users write them:
+# a bare prefix is decimal, an "i" makes it binary.
+printf 'caches:\n  - path: %s/go-build\n    purge: {max_size: 5G}\n  - path: %s/ccache\n    purge: {max_size: 1Gi}\n  - path: %s/pip\n    purge: {max_size: 1.5T}\n' "$T" "$T" "$T" >"$T/sizes.yml"
+run "$T/sizes.yml"
+expect "max_size: 5G is 5 GB (decimal, like ccache and Kubernetes)" 0 "max_size: 5GB" ""
+expect "max_size: 1Gi is 1 GiB (binary)" 0 "max_size: 1GiB" ""
+expect "max_size: 1.5T is 1500 GB" 0 "max_size: 1500GB" ""
+
+# --wait-for-path is the flag spelling of wait_for_path: true.
+run --watch "$T/later"
+expect "--watch of a missing DIR: exit 2, names the flag" 2 "" "(create it, or add --wait-for-path to wait for it)"
+run --watch "$T/later" --wait-for-path
+expect "--wait-for-path accepts a missing --watch DIR" 0 "wait_for_path: true" ""
+
+# The top-level command line: help TOPIC, --version everywhere, exit codes.
+cli() { "$BIN" "$@" >"$T/out" 2>"$T/err"; rc=$?; out=$(cat "$T/out"); err=$(cat "$T/err"); }
+cli help run
+expect "help run prints run's help" 0 "Usage: cachewatch run" ""
+cli help purge
+expect "help purge prints purge's help" 0 "Usage: cachewatch purge" ""
+cli help nosuch
+expect "help of an unknown command: exit 2" 2 "" "unknown command 'nosuch'"
+for c in run top check-config purge; do
+	cli $c --version
+	expect "$c --version prints the version" 0 "cachewatch " ""
+done
+cli run --web.listen-address nonsense
+expect "bad --web.listen-address is a usage error (exit 2)" 2 "" "--web.listen-address: what is 'nonsense'?"
+cli run --web.listen-address :99999
+expect "--web.listen-address with port 99999: exit 2" 2 "" "--web.listen-address: what is ':99999'?"
+
+cli top --count=-1
+expect "top --count=-1: exit 2" 2 "" "--count: '-1' is not a whole number"
+[ "$(wc -l <"$T/err")" -eq 1 ] && ok "top --count=-1: one message, not two" || not_ok "top --count=-1: one message, not two" "$err"
+# One flag style: every --help writes a value-taking flag as "--flag VALUE".
+for c in run check-config purge; do
+	"$BIN" $c --help >"$T/out" 2>&1
+	grep -qE '^ +--[a-z.-]+=' "$T/out" && not_ok "$c --help: --flag VALUE style" "$(grep -E '^ +--[a-z.-]+=' "$T/out")" || ok "$c --help: --flag VALUE style"
+done
 
 echo "1..$n"
 exit $failed

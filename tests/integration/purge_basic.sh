@@ -18,7 +18,7 @@ mk() {
 }
 DAY=86400
 # victims FILE: the sorted paths of the lines with the given status
-victims() { sed -n "s|^$2 *[a-z_]* *[0-9]* $T/c/||p" "$1" | sort | tr '\n' ' '; }
+victims() { sed -n "s|^$2 *[a-z_]* *[0-9]* *[0-9dhms]* $T/c/||p" "$1" | sort | tr '\n' ' '; }
 tree() { (cd "$T/c" && find . -mindepth 1 | sort | tr '\n' ' '); }
 
 # --- size with watermarks: LRU first, down to the low watermark
@@ -85,9 +85,11 @@ deleted      size                  1 /etc/passwd" $((10 * DAY)) 4
 "$BIN" purge --max-age 1d "$T/c" >"$T/out" 2>&1
 check "$(grep -c '^deleted' "$T/out")" 1 "one victim, one line"
 grep -q 'evil[\\]ndeleted' "$T/out" && ok "the newline is printed escaped" || not_ok "the newline is printed escaped"
-grep -q '^deleted *size *1 /etc/passwd$' "$T/out" && not_ok "a name forged a line" || ok "no name forges a line"
+grep -q '^deleted *size *1 *[0-9dhms]* /etc/passwd$' "$T/out" && not_ok "a name forged a line" || ok "no name forges a line"
 
 # --- exit codes and messages
+"$BIN" purge --dry-run --max-size 5G "$T/c" >/dev/null 2>"$T/err"
+check "$?" 0 "--max-size 5G (ccache/Kubernetes spelling) is accepted"
 "$BIN" purge --max-size 5XB "$T/c" >/dev/null 2>"$T/err"
 check "$?" 2 "bad size exits 2"
 grep -q "5XB" "$T/err" && ok "message names the value" || not_ok "message names the value"
@@ -103,6 +105,40 @@ chattr +i "$T/ro/c/old" 2>/dev/null && {
 	grep -q '^failed ' "$T/out" && ok "failure listed" || not_ok "failure listed"
 	chattr -i "$T/ro/c/old"
 }
+
+# --- each line: the age since last use; the summary: the directory
+rm -rf "$T/c"
+mk "$T/c/old10" $((10 * DAY + 3 * 3600 + 60)) 4
+mk "$T/c/old2" $((2 * DAY)) 4
+"$BIN" purge --dry-run --max-age 1d "$T/c" >"$T/out" 2>&1
+grep -q "^would-delete *age *[0-9]* *10d3h $T/c/old10\$" "$T/out" && ok "a line gives the age since last use (10d3h)" || {
+	not_ok "a line gives the age since last use (10d3h)"; sed 's/^/# /' "$T/out"; }
+grep -q "^would-delete *age *[0-9]* *2d $T/c/old2\$" "$T/out" && ok "whole days print as 2d" || not_ok "whole days print as 2d"
+grep -q "^== $T/c: would delete 2 files" "$T/out" && ok "the summary names the directory" || {
+	not_ok "the summary names the directory"; sed 's/^/# /' "$T/out"; }
+"$BIN" purge --help | grep -q "deletion order" && ok "--help says what the line order is" || not_ok "--help says what the line order is"
+"$BIN" purge --dry-run --max-age 1h --min-age 2h "$T/c" >"$T/out" 2>"$T/err"
+grep -q "warning: --max-age 1h is shorter than --min-age 2h" "$T/err" && ok "--max-age below --min-age warns" || {
+	not_ok "--max-age below --min-age warns"; sed 's/^/# /' "$T/err"; }
+"$BIN" purge --dry-run --max-age 2h --min-age 1h "$T/c" >"$T/out" 2>"$T/err"
+grep -q "warning" "$T/err" && not_ok "no warning when --max-age is the longer" || ok "no warning when --max-age is the longer"
+
+# --- a root this user may not write is a runtime failure (1), not a usage error
+U=cwnoperm$$
+if useradd -M -N -s /usr/sbin/nologin "$U" 2>/dev/null; then
+	chmod 755 "$T"
+	rm -rf "$T/c"
+	mk "$T/c/old" $((10 * DAY)) 4
+	chmod 755 "$T/c"
+	setpriv --reuid="$U" --regid=nogroup --clear-groups "$BIN" purge --max-age 1d "$T/c" >"$T/out" 2>&1
+	check "$?" 1 "purge without write permission exits 1"
+	grep -q "no write permission" "$T/out" && ok "the message says why" || { not_ok "the message says why"; sed 's/^/# /' "$T/out"; }
+	[ -f "$T/c/old" ] && ok "nothing deleted without permission" || not_ok "nothing deleted without permission"
+	userdel "$U" 2>/dev/null
+	chmod 700 "$T"
+else
+	not_ok "useradd for the permission test"
+fi
 
 # --- config mode, one cache picked
 rm -rf "$T/c" "$T/c2"

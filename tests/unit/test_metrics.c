@@ -291,6 +291,46 @@ static void test_no_snapshot(void **state)
 	free(s);
 }
 
+/* A configured cache nobody wrote to yet has its counters and histogram at 0
+ * under dir=".", so rate() works from the first scrape; a cache whose root
+ * was written keeps exactly one dir="." series. */
+static void test_idle_cache_exports_zeros(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new();
+	f->snap.ncaches = 2;
+	f->caches[1].name = "idle";
+	f->caches[1].path = "/nonexistent/idle";
+	f->caches[1].ndirs = 0;
+	char *s = render_snap(&f->snap, CW_EXPO_TEXT);
+	assert_line(s, "cachewatch_write_bytes_total{cache=\"idle\",dir=\".\"} 0");
+	assert_line(s, "cachewatch_writes_total{cache=\"idle\",dir=\".\"} 0");
+	assert_line(s, "cachewatch_write_errors_total{cache=\"idle\",dir=\".\"} 0");
+	assert_line(s, "cachewatch_unlinks_total{cache=\"idle\",dir=\".\"} 0");
+	assert_line(s, "cachewatch_unlinked_bytes_total{cache=\"idle\",dir=\".\"} 0");
+	assert_line(s, "cachewatch_write_latency_seconds_count{cache=\"idle\",dir=\".\"} 0");
+	assert_line(s, "cachewatch_write_latency_seconds_bucket{cache=\"idle\",dir=\".\",le=\"+Inf\"} 0");
+	assert_line(s, "cachewatch_write_bytes_total{cache=\"gocache\",dir=\".\"} 12345");
+	char *first = strstr(s, "cachewatch_write_bytes_total{cache=\"gocache\",dir=\".\"}");
+	assert_null(strstr(first + 1, "cachewatch_write_bytes_total{cache=\"gocache\",dir=\".\"}"));
+	/* a root that does not exist: the info series is there, mount labels empty */
+	assert_line(s, "cachewatch_cache_info{cache=\"idle\",path=\"/nonexistent/idle\",mountpoint=\"\",device=\"\",fstype=\"\"} 1");
+	free(s);
+	free(f);
+}
+
+/* The info series names the mount of an existing root like node_exporter. */
+static void test_cache_info_mount(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new();
+	f->caches[0].path = "/proc/self";
+	char *s = render_snap(&f->snap, CW_EXPO_TEXT);
+	assert_line(s, "cachewatch_cache_info{cache=\"gocache\",path=\"/proc/self\",mountpoint=\"/proc\",device=\"proc\",fstype=\"proc\"} 1");
+	free(s);
+	free(f);
+}
+
 static void test_agent_series(void **state)
 {
 	(void)state;
@@ -334,7 +374,9 @@ static void test_purge_stats(void **state)
 	ps[0].purges[CW_PURGE_AGE] = 2;
 	ps[0].purged_bytes[CW_PURGE_SIZE] = 4096;
 	ps[0].fs_total_bytes = 1 << 20;
-	ps[0].fs_free_bytes = 1 << 19;
+	ps[0].fs_avail_bytes = 1 << 19;
+	ps[0].fs_free_bytes = 3 << 18;
+	ps[0].oldest_entry_time = 1690000000.25;
 	ps[0].limits.max_size = 5ULL << 30;
 	ps[0].limits.high_watermark = 90;
 	ps[0].limits.max_age_ms = 86400000;
@@ -352,7 +394,13 @@ static void test_purge_stats(void **state)
 	assert_line(s, "cachewatch_purged_bytes_total{cache=\"gocache\",reason=\"size\"} 4096");
 	assert_line(s, "cachewatch_purge_errors_total{cache=\"npm\"} 0");
 	assert_line(s, "cachewatch_filesystem_size_bytes{cache=\"gocache\"} 1048576");
-	assert_line(s, "cachewatch_filesystem_free_bytes{cache=\"gocache\"} 524288");
+	/* node_exporter's names: avail (f_bavail) vs free (f_bfree) vs size */
+	assert_line(s, "cachewatch_filesystem_avail_bytes{cache=\"gocache\"} 524288");
+	assert_line(s, "cachewatch_filesystem_free_bytes{cache=\"gocache\"} 786432");
+	/* the oldest entry as a timestamp, not an age that ages between scans */
+	assert_line(s, "cachewatch_cache_oldest_entry_timestamp_seconds{cache=\"gocache\"} 1690000000.25");
+	assert_absent(s, "cachewatch_cache_oldest_entry_timestamp_seconds{cache=\"npm\"}");
+	assert_absent(s, "oldest_entry_age");
 	assert_line(s, "cachewatch_cache_purge_enabled{cache=\"gocache\"} 1");
 	assert_line(s, "cachewatch_cache_purge_enabled{cache=\"npm\"} 0");
 	assert_line(s, "cachewatch_cache_limit_size_bytes{cache=\"gocache\"} 5368709120");
@@ -465,6 +513,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape_label),
+		cmocka_unit_test(test_idle_cache_exports_zeros),
+		cmocka_unit_test(test_cache_info_mount),
 		cmocka_unit_test(test_sanitize_utf8),
 		cmocka_unit_test(test_sanitize_is_injective),
 		cmocka_unit_test(test_render_escapes_dir_names),

@@ -105,11 +105,13 @@ enum {
 	OPT_HELP,
 	OPT_CONFIG_FILE,
 	OPT_ENABLE_LIFECYCLE,
+	OPT_WAIT_FOR_PATH,
 };
 
 static const struct option long_opts[] = {
 	{ "watch", required_argument, NULL, OPT_WATCH },
 	{ "group-depth", required_argument, NULL, OPT_GROUP_DEPTH },
+	{ "wait-for-path", no_argument, NULL, OPT_WAIT_FOR_PATH },
 	{ "bpf.attach", required_argument, NULL, OPT_BPF_ATTACH },
 	{ "poll.interval", required_argument, NULL, OPT_POLL_INTERVAL },
 	{ "metrics.stale-ttl", required_argument, NULL, OPT_STALE_TTL },
@@ -134,6 +136,8 @@ static void usage(FILE *f)
 		"  --web.enable-lifecycle      accept POST /-/reload to reload the configuration\n"
 		"  --watch [NAME=]DIR          watch DIR as cache NAME (default: DIR's base name); repeatable\n"
 		"  --group-depth N             split --watch caches into per-subdirectory series, 0..%d (default 0)\n"
+		"  --wait-for-path             a --watch DIR that does not exist yet is watched once it\n"
+		"                              appears (the config's wait_for_path: true)\n"
 		"  --bpf.attach MODE           " CW_BACKEND_LIST " (default auto)\n"
 		"  --poll.interval DURATION    how often the BPF maps are read (default 1s)\n"
 		"  --metrics.stale-ttl DURATION how long a deleted directory's series stay (default 2m)\n"
@@ -142,6 +146,8 @@ static void usage(FILE *f)
 		"  --web.config.file FILE      TLS and basic auth (exporter-toolkit format)\n"
 		"  --log.level LEVEL           debug, info, warn or error (default info)\n"
 		"  --log.format FORMAT         logfmt or json (default logfmt)\n"
+		"  --version                   print the version\n"
+		"  -h, --help                  this help\n"
 		"\nWithout --config.file or --watch, the usual cache directories found on this machine\n"
 		"are watched ('cachewatch check-config --embedded-default' lists them).\n",
 		CW_MAX_GROUP_DEPTH);
@@ -168,12 +174,19 @@ static int set_flag(struct agent_flags *f, int opt, const char *v)
 		f->watch[f->cfg.nwatch++] = v;
 		return 0;
 	case OPT_GROUP_DEPTH: f->cfg.group_depth = v; return 0;
+	case OPT_WAIT_FOR_PATH: f->cfg.wait_for_path = true; return 0;
 	case OPT_BPF_ATTACH: f->cfg.bpf_attach = v; return 0;
 	case OPT_POLL_INTERVAL: f->cfg.poll_interval = v; return 0;
 	case OPT_STALE_TTL: f->cfg.stale_ttl = v; return 0;
 	case OPT_LISTEN:
 		if (f->nlisten == MAX_LISTEN)
 			return usage_error("--web.listen-address: at most %d addresses", MAX_LISTEN);
+		/* Syntax is checked here so a typo is a usage error (2); a failure to
+		 * bind a well-formed address is a runtime failure (1) later. */
+		char host[256], port[8];
+		if (cw_http_split_address(v, host, sizeof(host), port, sizeof(port)))
+			return usage_error("--web.listen-address: what is '%s'? expected HOST:PORT, "
+					   "[IPV6]:PORT or :PORT with a port from 0 to 65535", v);
 		f->listen[f->nlisten++] = v;
 		return 0;
 	case OPT_TELEMETRY_PATH:

@@ -22,6 +22,7 @@ static void usage(FILE *f)
 		"  --config.file FILE        the YAML configuration file\n"
 		"  --watch [NAME=]DIR        also watch DIR, report only (repeatable)\n"
 		"  --group-depth N           group_depth of --watch caches (0-%d, default 0)\n"
+		"  --wait-for-path           --watch caches wait for a missing DIR to appear\n"
 		"  --bpf.attach BACKEND      " CW_BACKEND_LIST "\n"
 		"  --poll.interval DURATION  e.g. 1s\n"
 		"  --metrics.stale-ttl DURATION  e.g. 2m\n"
@@ -84,6 +85,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (!strcmp(a, "--embedded-default")) {
 			o->embedded = true;
+			continue;
+		}
+		if (!strcmp(a, "--wait-for-path")) {
+			o->flags.wait_for_path = true;
 			continue;
 		}
 		char name[64];

@@ -7,13 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <limits.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include "cli/commands.h"
 #include "config/config.h"
 #include "lib/glob.h"
 #include "lib/log.h"
+#include "lib/root.h"
 #include "purge/purge.h"
 #include "lib/units.h"
 
@@ -36,6 +40,7 @@ struct purge_args {
 
 struct printer {
 	const char *root;
+	int64_t now_ns; /* ages are counted from the start of the run */
 	bool dry_run, quiet;
 };
 
@@ -70,8 +75,12 @@ static void usage(FILE *f)
 		"Usage: cachewatch purge [--dry-run] --config.file FILE [--cache NAME]...\n"
 		"       cachewatch purge [--dry-run] LIMIT... [OPTIONS] DIR\n\n"
 		"Purges caches once, now, and prints every file it deletes (or would delete):\n"
-		"  STATUS REASON BYTES PATH   (control bytes in PATH are escaped as \\n, \\xHH)\n"
-		"then a summary per cache. Least recently used files go first.\n\n"
+		"  STATUS REASON BYTES AGE PATH   (AGE: since last use, e.g. 12d3h; control bytes\n"
+		"                                  in PATH are escaped as \\n, \\xHH)\n"
+		"then a summary per cache. Lines come out in deletion order: the cutoff is chosen\n"
+		"so the least recently used files go, but the files older than the cutoff (all\n"
+		"of which go) are deleted in directory walk order, not sorted; only the files at\n"
+		"the cutoff are deleted oldest first.\n\n"
 		"Limits (directory mode, at least one):\n"
 		"  --max-size SIZE          cap on disk usage, e.g. 5GiB; purging starts above the\n"
 		"                           high watermark and goes down to the low one\n"
@@ -94,7 +103,8 @@ static void usage(FILE *f)
 		"  -q, --quiet              print only the summary\n"
 		"  -v, --verbose            debug logging and peak memory in the summary\n"
 		"  -h, --help               this help\n\n"
-		"Exit status: 0 done, 1 something could not be deleted or scanned, 2 bad arguments.\n");
+		"Exit status: 0 done; 1 something could not be deleted or scanned (no permission,\n"
+		"read-only file system); 2 bad arguments (a refused root: system or home directory, symlink).\n");
 }
 
 static int bad(const char *opt, const char *val, const char *expected)
@@ -111,7 +121,7 @@ static int parse_limit(struct purge_args *a, int opt, const char *v)
 	case OPT_MAX_SIZE:
 		a->have_limit = true;
 		return cw_parse_size(v, &p->max_size) || !p->max_size
-			       ? bad("--max-size", v, "a size above zero (e.g. 5GiB, 512MB, 100)") : 0;
+			       ? bad("--max-size", v, "a size above zero (" CW_SIZE_UNITS ")") : 0;
 	case OPT_MAX_AGE:
 		a->have_limit = true;
 		return cw_parse_duration_ms(v, &p->max_age_ms) || !p->max_age_ms
@@ -224,6 +234,13 @@ static int parse_args(struct purge_args *a, int argc, char **argv)
 	}
 	if (a->dir && !a->have_limit)
 		return bad("DIR", a->dir, "enough: give at least one of --max-size, --max-age, --min-free, --max-files");
+	if (a->policy.max_age_ms && a->policy.max_age_ms < a->policy.min_age_ms) {
+		char mx[32], mn[32];
+		cw_format_duration_ms(a->policy.max_age_ms, mx, sizeof(mx));
+		cw_format_duration_ms(a->policy.min_age_ms, mn, sizeof(mn));
+		fprintf(stderr, "cachewatch purge: warning: --max-age %s is shorter than --min-age %s: "
+				"files are kept until they are %s unused, --min-age wins\n", mx, mn, mn);
+	}
 	if (a->policy.low_watermark > a->policy.high_watermark) {
 		fprintf(stderr, "cachewatch purge: --low-watermark must not be above --high-watermark\n");
 		return -1;
@@ -249,6 +266,22 @@ static void put_escaped(FILE *f, const char *s)
 	}
 }
 
+/* The two largest units of an age ("12d3h", "5m20s", "40s"): a column to
+ * read, not an exact value. */
+static void age_text(int64_t ns, char *buf, size_t len)
+{
+	static const uint64_t units_ms[] = { 86400000, 3600000, 60000, 1000 };
+	uint64_t ms = ns > 0 ? (uint64_t)ns / 1000000 : 0;
+	for (size_t i = 0; i < sizeof(units_ms) / sizeof(units_ms[0]) - 1; i++) {
+		if (ms >= units_ms[i]) {
+			ms -= ms % units_ms[i + 1];
+			break;
+		}
+	}
+	ms -= ms % 1000;
+	cw_format_duration_ms(ms, buf, len);
+}
+
 static void on_victim(void *ctx, const struct cw_purge_victim *v)
 {
 	const struct printer *pr = ctx;
@@ -256,7 +289,9 @@ static void on_victim(void *ctx, const struct cw_purge_victim *v)
 		return;
 	const char *st = v->status == CW_VICTIM_DELETED ? (pr->dry_run ? "would-delete" : "deleted")
 			 : v->status == CW_VICTIM_SKIPPED ? "skipped" : "failed";
-	printf("%-12s %-10s %12" PRIu64 " ", st, cw_purge_reason_name(v->reason), v->disk_bytes);
+	char age[32];
+	age_text(pr->now_ns - v->ts_ns, age, sizeof(age));
+	printf("%-12s %-10s %12" PRIu64 " %7s ", st, cw_purge_reason_name(v->reason), v->disk_bytes, age);
 	put_escaped(stdout, pr->root);
 	if (strcmp(pr->root, "/"))
 		putchar('/');
@@ -273,10 +308,15 @@ static void print_summary(const char *name, const char *root, const struct cw_pu
 		bytes += r->bytes[i];
 	}
 	cw_format_size(bytes, g, sizeof(g));
-	printf("== %s (", name);
+	/* Directory mode has no cache name: the directory is the name. */
+	printf("== ");
+	if (name) {
+		put_escaped(stdout, name);
+		printf(" (");
+	}
 	put_escaped(stdout, root);
-	printf("): %s %" PRIu64 " files, %s (%" PRIu64 " bytes)%s\n", r->dry_run ? "would delete" : "deleted",
-	       files, g, bytes, r->stopped ? ", interrupted" : "");
+	printf("%s: %s %" PRIu64 " files, %s (%" PRIu64 " bytes)%s\n", name ? ")" : "",
+	       r->dry_run ? "would delete" : "deleted", files, g, bytes, r->stopped ? ", interrupted" : "");
 	for (int i = 0; i < CW_PURGE_REASON_MAX; i++) {
 		if (!r->files[i])
 			continue;
@@ -304,19 +344,38 @@ static void print_summary(const char *name, const char *root, const struct cw_pu
 	}
 }
 
+/* A root refused by rule (a system or home directory, a symlink) is a bad
+ * argument (2); one this process may not write (permissions, a read-only file
+ * system) is a runtime failure (1), like any other file it cannot delete. */
+static int refused_exit(const char *path)
+{
+	char why[160];
+	struct statvfs vfs;
+	if (cw_root_refusal_path(path, why, sizeof(why)))
+		return 2;
+	if (faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) != 0)
+		return 1;
+	if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		return 1;
+	return 2;
+}
+
 /* Purges one root; returns the exit code it deserves (0, 1, or 2 when refused). */
 static int purge_one(const char *name, const char *path, const struct cw_purge_policy *pol, bool scan_only,
 		     const struct purge_args *a)
 {
-	struct printer pr = { .root = path, .dry_run = pol->dry_run, .quiet = a->quiet };
-	struct cw_purge_opts o = { .name = name, .path = path, .policy = pol, .scan_only = scan_only,
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct printer pr = { .root = path, .now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+			      .dry_run = pol->dry_run, .quiet = a->quiet };
+	struct cw_purge_opts o = { .name = name ? name : "cli", .path = path, .policy = pol, .scan_only = scan_only,
 				   .stop = &interrupted, .on_victim = on_victim, .ctx = &pr };
 	struct cw_purge_report rep;
 	char err[512];
 	int rc = cw_purge_run(&o, &rep, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "cachewatch purge: %s\n", err);
-		return rc == -2 && a->dir ? 2 : 1;
+		return rc == CW_ROOT_REFUSED && a->dir ? refused_exit(path) : 1;
 	}
 	print_summary(name, path, &rep, a->verbose);
 	fflush(stdout);
@@ -362,7 +421,7 @@ static int purge_config(const struct purge_args *a)
 		if (a->have_rate)
 			c->purge.rate_limit = a->rate_limit;
 		if (!c->purge.enabled)
-			printf("== %s: purge not enabled, scanning only\n", c->name);
+			printf("== %s (%s): purge not enabled, scanning only\n", c->name, c->path);
 		int r = purge_one(c->name, c->path, &c->purge, !c->purge.enabled, a);
 		if (r > rc)
 			rc = r;
@@ -423,5 +482,5 @@ int cmd_purge(int argc, char **argv)
 	if (absolute(a.dir, abs, sizeof(abs)) != 0)
 		return 2;
 	a.dir = abs;
-	return purge_one("cli", abs, &a.policy, false, &a);
+	return purge_one(NULL, abs, &a.policy, false, &a);
 }

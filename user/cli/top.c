@@ -122,9 +122,10 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 			o->json = 1;
 			break;
 		case 'c':
-			if (parse_uint("--count", optarg, LONG_MAX, &n) || n == 0) {
-				if (n == 0)
-					fprintf(stderr, "cachewatch top: --count: must be at least 1\n");
+			if (parse_uint("--count", optarg, LONG_MAX, &n))
+				return 2;
+			if (n == 0) {
+				fprintf(stderr, "cachewatch top: --count: must be at least 1\n");
 				return 2;
 			}
 			o->count = (long)n;

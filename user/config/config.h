@@ -131,6 +131,7 @@ struct cw_config_flags {
 	const char *const *watch;     /* --watch [NAME=]DIR, repeatable */
 	size_t nwatch;
 	const char *group_depth;      /* --group-depth: group_depth of --watch caches */
+	bool wait_for_path;           /* --wait-for-path: wait_for_path of --watch caches */
 	const char *bpf_attach;       /* --bpf.attach */
 	const char *poll_interval;    /* --poll.interval */
 	const char *stale_ttl;        /* --metrics.stale-ttl */

@@ -11,16 +11,19 @@
 struct home_cache {
 	const char *kind;       /* cache name, "-USER" appended for other users */
 	const char *rel;        /* below the home directory */
-	unsigned group_depth;   /* 1 where the first level is a stable fan-out */
+	/* 1 where the first level means something (pip's http-v2 and wheels,
+	 * Maven group ids); 0 where it is a hash fan-out (Go's 00..ff, ccache's
+	 * 0..f): 256 x ~20 series per node that tell nothing. */
+	unsigned group_depth;
 };
 
 /* Order matters: earlier candidates win when two overlap. */
 static const struct home_cache home_caches[] = {
-	{ "gocache", ".cache/go-build", 1 },      /* 00..ff */
+	{ "gocache", ".cache/go-build", 0 },      /* 00..ff: hash fan-out */
 	{ "gomodcache", "go/pkg/mod", 1 },        /* cache/, github.com/, ... */
-	{ "ccache", ".cache/ccache", 1 },         /* 0..f */
-	{ "ccache", ".ccache", 1 },               /* the pre-XDG location */
-	{ "sccache", ".cache/sccache", 1 },       /* 0..f */
+	{ "ccache", ".cache/ccache", 0 },         /* 0..f: hash fan-out */
+	{ "ccache", ".ccache", 0 },               /* the pre-XDG location */
+	{ "sccache", ".cache/sccache", 0 },       /* 0..f: hash fan-out */
 	{ "pip", ".cache/pip", 1 },               /* http-v2, wheels */
 	{ "npm", ".npm/_cacache", 1 },            /* content-v2, index-v5 */
 	{ "yarn", ".cache/yarn", 1 },             /* v6 */
@@ -34,7 +37,7 @@ static const struct home_cache home_caches[] = {
 /* Machine-wide caches, below the prefix. */
 static const struct home_cache system_caches[] = {
 	{ "apt-archives", "var/cache/apt/archives", 0 },
-	{ "ccache-system", "var/cache/ccache", 1 },
+	{ "ccache-system", "var/cache/ccache", 0 },
 };
 
 /* Environment overrides of the agent's own user, tried before its home. */
@@ -45,9 +48,9 @@ struct env_cache {
 };
 
 static const struct env_cache env_caches[] = {
-	{ "gocache", 1, offsetof(struct cw_default_env, gocache) },
-	{ "ccache", 1, offsetof(struct cw_default_env, ccache_dir) },
-	{ "sccache", 1, offsetof(struct cw_default_env, sccache_dir) },
+	{ "gocache", 0, offsetof(struct cw_default_env, gocache) },
+	{ "ccache", 0, offsetof(struct cw_default_env, ccache_dir) },
+	{ "sccache", 0, offsetof(struct cw_default_env, sccache_dir) },
 	{ "pip", 1, offsetof(struct cw_default_env, pip_cache_dir) },
 };
 

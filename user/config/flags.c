@@ -137,9 +137,11 @@ int cw_config_resolve(const struct cw_config_flags *fl, struct cw_config *out, c
 		if (cw_config_default(&cfg, err, errlen))
 			goto cleanup;
 	}
-	for (size_t i = 0; i < fl->nwatch; i++)
+	for (size_t i = 0; i < fl->nwatch; i++) {
 		if (cw_config_add_watch(&cfg, fl->watch[i], depth, err, errlen))
 			goto cleanup;
+		cfg.caches[cfg.ncaches - 1].wait_for_path = fl->wait_for_path;
+	}
 	if (apply_overrides(fl, &cfg, err, errlen))
 		goto cleanup;
 	return cw_config_finish(&cfg, out, err, errlen);

@@ -402,7 +402,7 @@ static int set_field(struct ctx *x, const yaml_node_t *n, const char *path,
 	switch (f->type) {
 	case F_SIZE:
 		if (cw_parse_size(v, &u))
-			return bad_value(x, n, path, "is not a size (e.g. 5GiB, 512MB, 1.5TiB)");
+			return bad_value(x, n, path, "is not a size (" CW_SIZE_UNITS ")");
 		if (u < f->min || u > f->max)
 			return range_error(x, n, path, f, v);
 		*(uint64_t *)dst = u;

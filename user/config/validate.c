@@ -196,7 +196,9 @@ static int check_exists(const struct cw_config *cfg, size_t i, char *err, size_t
 	if (errno == ENOENT)
 		return cache_fail(cfg, i, "path", err, errlen, "%s does not exist%s", q,
 				  c->origin == CW_ORIGIN_FILE ?
-					  " (create it, or set wait_for_path: true to wait for it)" : "");
+					  " (create it, or set wait_for_path: true to wait for it)" :
+				  c->origin == CW_ORIGIN_FLAG ?
+					  " (create it, or add --wait-for-path to wait for it)" : "");
 	return cache_fail(cfg, i, "path", err, errlen, "%s cannot be used: %s", q, strerror(errno));
 }
 

@@ -234,9 +234,14 @@ static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
 	}
 }
 
+/* explain() appends these to the one-sentence reason; auto cuts them off for
+ * its info line (it tries the next backend itself) and logs the rest at debug. */
+#define HINT_SEP "; try "
+#define DETAIL_SEP " [libbpf: "
+
 static void explain(enum cw_backend b, const char *stage, int err, char *buf, size_t len)
 {
-	const char *hint = b == CW_BACKEND_TRACEPOINT ? "" : "; try --bpf.attach=tracepoint";
+	const char *hint = b == CW_BACKEND_TRACEPOINT ? "" : HINT_SEP "--bpf.attach=tracepoint";
 	const char *why = "";
 
 	if (b == CW_BACKEND_KPROBE && access("/sys/bus/event_source/devices/kprobe", F_OK) &&
@@ -246,7 +251,25 @@ static void explain(enum cw_backend b, const char *stage, int err, char *buf, si
 		why = " (BPF trampolines refused, e.g. by lockdown)";
 	snprintf(buf, len, "%s unavailable on this kernel: %s failed (%s)%s%s%s%s%s",
 		 cw_backend_name(b), stage, strerror(-err), why, hint,
-		 libbpf_last[0] ? " [libbpf: " : "", libbpf_last, libbpf_last[0] ? "]" : "");
+		 libbpf_last[0] ? DETAIL_SEP : "", libbpf_last, libbpf_last[0] ? "]" : "");
+}
+
+/* The reason without the hint and libbpf's text: one short line per backend auto
+ * moves past; the whole text goes to the debug log. */
+static void skip_backend_log(enum cw_backend b, const char *err)
+{
+	char brief[256];
+	const char *hint = strstr(err, HINT_SEP), *detail = strstr(err, DETAIL_SEP);
+	size_t n = strlen(err);
+
+	if (hint && (size_t)(hint - err) < n)
+		n = (size_t)(hint - err);
+	if (detail && (size_t)(detail - err) < n)
+		n = (size_t)(detail - err);
+	snprintf(brief, sizeof(brief), "%.*s", (int)n, err);
+	cw_info("attach backend not usable, trying the next", "backend", cw_backend_name(b), "reason", brief);
+	if (n < strlen(err))
+		cw_debug("attach backend not usable: details", "backend", cw_backend_name(b), "error", err);
 }
 
 /* Kernel features a backend needs beyond what loading shows clearly: probed, never
@@ -642,8 +665,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 			ret = try_backend(chosen, max_walk, btf, &skel, err, errlen);
 			if (!ret)
 				break;
-			cw_info("attach backend not usable, trying the next", "backend",
-				cw_backend_name(chosen), "reason", err);
+			skip_backend_log(chosen, err);
 		}
 	}
 	if (ret)

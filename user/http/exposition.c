@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "http/exposition.h"
 #include "http/exposition_proto.h"
+#include "lib/mountinfo.h"
 #include "lib/utf8.h"
 
 
@@ -240,12 +242,15 @@ static const struct dir_counter dir_counters[] = {
 };
 
 
-static size_t total_dirs(const struct cw_snapshot *s)
+/* Every configured cache has a dir="." series from the start (0 until a file
+ * directly under the root is written; with group_depth 0, any file), so rate()
+ * and sum by (cache) work on an idle cache. Group dirs appear when first used. */
+static bool has_root_dir(const struct cw_cache_snap *c)
 {
-	size_t n = 0;
-	for (size_t i = 0; s && i < s->ncaches; i++)
-		n += s->caches[i].ndirs;
-	return n;
+	for (size_t j = 0; j < c->ndirs; j++)
+		if (!strcmp(c->dirs[j].dir, "."))
+			return true;
+	return false;
 }
 
 static void render_dir_counters(struct render *r)
@@ -255,6 +260,10 @@ static void render_dir_counters(struct render *r)
 		const struct dir_counter *dc = &dir_counters[f];
 		family(r, dc->name, "counter", dc->unit, dc->help);
 		for (size_t i = 0; i < s->ncaches; i++) {
+			if (!has_root_dir(&s->caches[i])) {
+				struct label l[] = { { "cache", r->cache_labels[i] }, { "dir", "." } };
+				sample_u64(r, dc->name, "_total", l, 2, 0);
+			}
 			for (size_t j = 0; j < s->caches[i].ndirs; j++) {
 				const struct cw_dir_snap *d = &s->caches[i].dirs[j];
 				struct label l[] = { { "cache", r->cache_labels[i] }, { "dir", r->dir_labels[i][j] } };
@@ -299,20 +308,24 @@ static void render_hist(struct render *r, const struct cw_hist *h, const char *c
 static void render_dirs(struct render *r)
 {
 	const struct cw_snapshot *s = r->in->snap;
-	if (!s || total_dirs(s) == 0)
+	static const struct cw_hist idle;
+	if (!s || s->ncaches == 0)
 		return;
 	render_dir_counters(r);
 	family(r, "cachewatch_write_latency_seconds", "histogram", "seconds",
 	       "Latency of write calls on files under the directory.");
-	for (size_t i = 0; i < s->ncaches; i++)
+	for (size_t i = 0; i < s->ncaches; i++) {
+		if (!has_root_dir(&s->caches[i]))
+			render_hist(r, &idle, r->cache_labels[i], ".");
 		for (size_t j = 0; j < s->caches[i].ndirs; j++)
 			render_hist(r, &s->caches[i].dirs[j].lat, r->cache_labels[i], r->dir_labels[i][j]);
+	}
 }
 
 /* ---- per cache: purge engine -------------------------------------------- */
 
 enum pkind { PK_U64, PK_DOUBLE, PK_BOOL, PK_MS, PK_PCT };
-enum pcond { PC_ALWAYS, PC_SCANNED, PC_NONZERO, PC_PURGED, PC_FS, PC_SIZECAP };
+enum pcond { PC_ALWAYS, PC_SCANNED, PC_NONZERO, PC_PURGED, PC_FS, PC_SIZECAP, PC_OLDEST };
 
 struct purge_family {
 	const char *name;
@@ -335,9 +348,9 @@ static const struct purge_family purge_families[] = {
 	  PS(apparent_bytes), PK_U64, PC_SCANNED },
 	{ "cachewatch_cache_files", "gauge", "", "Regular files in the cache at the last scan.",
 	  PS(files), PK_U64, PC_SCANNED },
-	{ "cachewatch_cache_oldest_entry_age_seconds", "gauge", "seconds",
-	  "Age of the least recently used file at the last scan.",
-	  PS(oldest_age_seconds), PK_DOUBLE, PC_SCANNED },
+	{ "cachewatch_cache_oldest_entry_timestamp_seconds", "gauge", "seconds",
+	  "Last use (unix time) of the least recently used file at the last scan; its age is time() minus this.",
+	  PS(oldest_entry_time), PK_DOUBLE, PC_OLDEST },
 	{ "cachewatch_cache_last_scan_timestamp_seconds", "gauge", "seconds", "When the last scan finished.",
 	  PS(last_scan_time), PK_DOUBLE, PC_SCANNED },
 	{ "cachewatch_cache_scan_duration_seconds", "gauge", "seconds", "How long the last scan took.",
@@ -348,8 +361,11 @@ static const struct purge_family purge_families[] = {
 	  PS(last_purge_time), PK_DOUBLE, PC_PURGED },
 	{ "cachewatch_cache_last_purge_duration_seconds", "gauge", "seconds", "How long the last purge took.",
 	  PS(last_purge_duration), PK_DOUBLE, PC_PURGED },
+	{ "cachewatch_filesystem_avail_bytes", "gauge", "bytes",
+	  "Bytes of the file system holding the cache available to unprivileged users (as node_filesystem_avail_bytes).",
+	  PS(fs_avail_bytes), PK_U64, PC_FS },
 	{ "cachewatch_filesystem_free_bytes", "gauge", "bytes",
-	  "Free bytes of the file system holding the cache (available to unprivileged users).",
+	  "Free bytes of the file system holding the cache, root-reserved blocks included (as node_filesystem_free_bytes).",
 	  PS(fs_free_bytes), PK_U64, PC_FS },
 	{ "cachewatch_filesystem_size_bytes", "gauge", "bytes", "Size of the file system holding the cache.",
 	  PS(fs_total_bytes), PK_U64, PC_FS },
@@ -415,6 +431,8 @@ static bool purge_present(const struct cw_purge_stats *p, const struct purge_fam
 		return p->fs_total_bytes != 0;
 	case PC_SIZECAP:
 		return p->limits.max_size != 0;
+	case PC_OLDEST:
+		return p->scanned && p->oldest_entry_time != 0; /* an empty cache has no oldest file */
 	}
 	return false;
 }
@@ -496,6 +514,45 @@ static const char *backend_of(const struct cw_metrics_input *in)
 	return in->snap && in->snap->backend ? in->snap->backend : "none";
 }
 
+/* cachewatch_cache_info: the cache's path and the mount holding it, labelled as
+ * node_exporter labels node_filesystem_* (mountpoint, device, fstype), so
+ * queries can join them. Looked up at render time, so a cache that appeared,
+ * or a file system mounted over it, is right at the next scrape; a root that
+ * does not exist yet has empty mount labels. */
+static void render_cache_info(struct render *r)
+{
+	const struct cw_snapshot *s = r->in->snap;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	family(r, "cachewatch_cache_info", "gauge", "",
+	       "1 per cache: its path and the mount holding it (node_exporter's mountpoint, device, fstype).");
+	for (size_t i = 0; i < s->ncaches && !r->out->oom; i++) {
+		const struct cw_cache_snap *c = &s->caches[i];
+		struct cw_mount m = { "", "", "" };
+		struct stat st;
+		if (f && stat(c->path, &st) == 0) {
+			rewind(f);
+			if (cw_mountinfo_find(f, st.st_dev, c->path, &m))
+				m = (struct cw_mount){ "", "", "" };
+		}
+		char *path = sanitized(c->path), *mnt = sanitized(m.mountpoint), *dev = sanitized(m.device),
+		     *fstype = sanitized(m.fstype);
+		if (path && mnt && dev && fstype) {
+			struct label l[] = { { "cache", r->cache_labels[i] }, { "path", path }, { "mountpoint", mnt },
+					     { "device", dev }, { "fstype", fstype } };
+			sample_u64(r, "cachewatch_cache_info", "", l, 5, 1);
+		} else {
+			r->out->oom = true;
+		}
+		free(path);
+		free(mnt);
+		free(dev);
+		free(fstype);
+	}
+	if (f)
+		fclose(f);
+}
+
 static void render_agent(struct render *r)
 {
 	const struct cw_metrics_input *in = r->in;
@@ -522,6 +579,8 @@ static void render_agent(struct render *r)
 			sample_u64(r, "cachewatch_cache_armed", "", l, 1, s->caches[i].armed);
 		}
 	}
+	if (s && s->ncaches)
+		render_cache_info(r);
 	if (s) {
 		family(r, "cachewatch_bpf_drops", "counter", "",
 		       "Events the BPF programs could not record, by reason.");

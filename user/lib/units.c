@@ -21,20 +21,22 @@ struct unit {
 #define KB 1000ULL
 #define KIB 1024ULL
 
-/* Matched case-insensitively; "" (no suffix) means bytes. */
+/* Matched case-insensitively; "" (no suffix) means bytes. The spellings are
+ * those of ccache (-M 5G, 5Gi) and Kubernetes (5G, 5Gi): a bare prefix or
+ * prefix+B is decimal, prefix+i or prefix+iB is binary. */
 static const struct unit size_units[] = {
 	{ "", 1 },
 	{ "B", 1 },
-	{ "KB", KB },
-	{ "MB", KB * KB },
-	{ "GB", KB * KB * KB },
-	{ "TB", KB * KB * KB * KB },
-	{ "PB", KB * KB * KB * KB * KB },
-	{ "KiB", KIB },
-	{ "MiB", KIB * KIB },
-	{ "GiB", KIB * KIB * KIB },
-	{ "TiB", KIB * KIB * KIB * KIB },
-	{ "PiB", KIB * KIB * KIB * KIB * KIB },
+	{ "K", KB }, { "KB", KB },
+	{ "M", KB * KB }, { "MB", KB * KB },
+	{ "G", KB * KB * KB }, { "GB", KB * KB * KB },
+	{ "T", KB * KB * KB * KB }, { "TB", KB * KB * KB * KB },
+	{ "P", KB * KB * KB * KB * KB }, { "PB", KB * KB * KB * KB * KB },
+	{ "Ki", KIB }, { "KiB", KIB },
+	{ "Mi", KIB * KIB }, { "MiB", KIB * KIB },
+	{ "Gi", KIB * KIB * KIB }, { "GiB", KIB * KIB * KIB },
+	{ "Ti", KIB * KIB * KIB * KIB }, { "TiB", KIB * KIB * KIB * KIB },
+	{ "Pi", KIB * KIB * KIB * KIB * KIB }, { "PiB", KIB * KIB * KIB * KIB * KIB },
 };
 
 /* Longest first, so "ms" wins over "m"; order of appearance must follow it. */

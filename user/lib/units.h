@@ -5,8 +5,14 @@
 #include <stdint.h>
 #include <stddef.h>
 
-/* "5GiB", "512MB", "100", "1.5TiB" -> bytes. 0 on success, -1 on bad input. */
+/* "5G", "5GB" (10^9), "5Gi", "5GiB" (2^30), "1.5T", "100" (bytes) -> bytes;
+ * units case-insensitive. 0 on success, -1 on bad input. */
 int cw_parse_size(const char *s, uint64_t *bytes);
+/* What cw_parse_size accepts, for error messages: "is not a size (<this>)". */
+#define CW_SIZE_UNITS \
+	"a number, fractions allowed, with an optional unit: B; K, M, G, T, P " \
+	"(powers of 1000, B optional); Ki, Mi, Gi, Ti, Pi (powers of 1024, B optional); " \
+	"e.g. 5G, 512Mi, 1.5GiB"
 /* "1s", "250ms", "5m", "1h", "5d", "1h30m" -> milliseconds. */
 int cw_parse_duration_ms(const char *s, uint64_t *ms);
 /* "90%", "12.5%" -> percent as a double in [0, 100]; at most six decimals. */

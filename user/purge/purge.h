@@ -23,7 +23,7 @@ struct cw_purge_stats {
 	uint64_t scanned_size_bytes;    /* disk usage (st_blocks*512) at the last scan */
 	uint64_t apparent_bytes;        /* sum of st_size at the last scan */
 	uint64_t files;
-	double oldest_age_seconds;
+	double oldest_entry_time;       /* unix seconds of the least recently used file at the last scan, 0 = none */
 	double last_scan_time;          /* unix seconds, 0 = never */
 	double last_scan_duration;
 	uint64_t purges[CW_PURGE_REASON_MAX];       /* purge runs that deleted for the reason */
@@ -32,7 +32,8 @@ struct cw_purge_stats {
 	uint64_t errors;                /* failed deletions and scan errors */
 	double last_purge_time;         /* unix seconds, 0 = never */
 	double last_purge_duration;
-	uint64_t fs_free_bytes;
+	uint64_t fs_avail_bytes;        /* f_bavail: free to unprivileged users (node_exporter's avail) */
+	uint64_t fs_free_bytes;         /* f_bfree: free, the root-reserved blocks included */
 	uint64_t fs_total_bytes;
 	struct cw_purge_policy limits;  /* the limits in force (protect list not copied: NULL) */
 };

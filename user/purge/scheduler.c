@@ -343,7 +343,7 @@ static bool root_statvfs(const struct slot *s, struct statvfs *vfs)
 	return ok;
 }
 
-static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wall, const uint64_t *w)
+static void tick_slot(struct cw_purger *p, struct slot *s, double now, const uint64_t *w)
 {
 	if (s->job && atomic_load(&s->job->done)) {
 		job_join(s->job);
@@ -361,12 +361,13 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, double wa
 	pthread_mutex_lock(&p->lock);
 	struct cw_purge_stats *st = &s->stats;
 	if (vfs_ok) {
-		st->fs_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		st->fs_avail_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		st->fs_free_bytes = (uint64_t)vfs.f_bfree * vfs.f_frsize;
 		st->fs_total_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 	}
 	if (st->scanned) {
 		st->size_bytes = st->scanned_size_bytes + (s->written - s->written_base);
-		st->oldest_age_seconds = s->oldest_ts_ns == INT64_MAX ? 0 : wall - (double)s->oldest_ts_ns / 1e9;
+		st->oldest_entry_time = s->oldest_ts_ns == INT64_MAX ? 0 : (double)s->oldest_ts_ns / 1e9;
 	}
 	const char *why = s->job ? NULL : trigger(s, now, &vfs, vfs_ok);
 	if (why)
@@ -390,10 +391,9 @@ void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *s
 {
 	if (!p)
 		return;
-	double wall = cw_clock_seconds(CLOCK_REALTIME);
 	reap_retired(p, false);
 	for (size_t i = 0; i < p->n; i++)
-		tick_slot(p, &p->slots[i], now, wall, written_of(snap, &p->slots[i].cfg));
+		tick_slot(p, &p->slots[i], now, written_of(snap, &p->slots[i].cfg));
 }
 
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max)

@@ -141,7 +141,14 @@ wait "$writer"
 writer=""
 at=$(date +%s)
 # Both servers have scraped past the last write once they agree with the agent.
+# The agent publishes the last writes at its next poll: wait until its count settles.
 want=$(metric 'cachewatch_write_latency_seconds_count{cache="t",dir="g1"}')
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	sleep 1
+	now=$(metric 'cachewatch_write_latency_seconds_count{cache="t",dir="g1"}')
+	[ "$now" = "$want" ] && break
+	want=$now
+done
 note "agent's count after the writer: $want"
 check_eq "classic _count reaches the agent's count" \
 	"$(wait_pquery "$CPORT" 'cachewatch_write_latency_seconds_count{cache="t",dir="g1"}' "$want" 20)" "$want"

@@ -145,7 +145,7 @@ static void test_native_histogram(void **state)
 	assert_true(fabs(h->sample_sum - 47500e-9) < 1e-15);
 	assert_true(h->has_schema);
 	assert_int_equal(h->schema, 0);
-	assert_true(h->zero_threshold == 0);
+	assert_true(h->zero_threshold == CW_NATIVE_ZERO_THRESHOLD && h->zero_threshold > 0);
 	assert_int_equal(h->zero_count, 0);
 	/* Slots 10, 11 and 14 are native buckets -19, -18 and -15: a span of two
 	 * starting at -19, then after a gap of two, a span of one. */

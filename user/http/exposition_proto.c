@@ -280,10 +280,14 @@ void cw_proto_histogram(struct cw_proto *p, const struct cw_hist *h)
 	hg->sample_count = count;
 	hg->sample_sum = (double)h->sum_ns / 1e9;
 	hg->bucket = buckets;
-	/* Exact: no zero bucket; a 0 ns write is in slot 0 with the 1 ns ones. */
+	/* An empty zero bucket: a 0 ns write is in slot 0 with the 1 ns ones. Its
+	 * threshold is not 0 because Prometheus up to 2.4x decides whether a whole
+	 * family is native from its first histogram's zero threshold, zero count
+	 * and deltas; an idle directory (no deltas) first in the family would turn
+	 * every series of it classic. 2^-128 s is client_golang's default too. */
 	hg->has_schema = hg->has_zero_threshold = hg->has_zero_count = true;
 	hg->schema = 0;
-	hg->zero_threshold = 0;
+	hg->zero_threshold = CW_NATIVE_ZERO_THRESHOLD;
 	hg->zero_count = 0;
 	native_buckets(p, hg, h);
 	m->histogram = hg;

@@ -16,6 +16,9 @@
  * below its true value, the closest a power-of-two-of-ns slot gets to a
  * power-of-two-of-seconds bucket (docs/metrics.md). */
 #define CW_NATIVE_INDEX_OFFSET 29
+/* Threshold of the (always empty) zero bucket, seconds: 2^-128, non-zero so that
+ * every histogram reads as native (see cw_proto_histogram). */
+#define CW_NATIVE_ZERO_THRESHOLD 0x1p-128
 
 /* The exposition being built, one family at a time; the caller's strings are
  * copied, so they may be freed as soon as a call returns. */

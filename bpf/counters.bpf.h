@@ -27,8 +27,9 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* See struct cw_activity. In .bss, so userspace reads it without a syscall. */
-struct cw_activity activity[CW_ACTIVITY_SLOTS];
+/* See struct cw_activity. In .bss, so userspace reads it without a syscall;
+ * aligned so that each slot is exactly one cache line. */
+struct cw_activity activity[CW_ACTIVITY_SLOTS] __attribute__((aligned(64)));
 
 static const struct cw_stats zero_stats;
 static const struct cw_writer_val zero_writer;

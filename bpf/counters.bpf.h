@@ -74,9 +74,9 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 }
 
 /* Called after a commit's last map update, so a poll that sees the new sum
- * also finds the update (or reads again at the next poll, see maps.c). An
- * atomic add: a plain one could be undone by a run preempted on this CPU,
- * taking the sum back to a value a poll already saw. The group map needs no
+ * also finds the update (or reads again at the next poll: read_counters in
+ * user/dataplane/collector.c). An atomic add: a plain one could be undone by a
+ * run preempted on this CPU, taking the sum back to a value a poll already saw. The group map needs no
  * bump: userspace reads a group's name only when its stats entry appears. */
 static __always_inline void activity_bump(void)
 {

@@ -155,6 +155,7 @@ struct cw_collector {
 	uint64_t activity;     /* cw_maps_activity at the previous poll */
 	bool settled;          /* the last full read began with activity unchanged */
 	uint64_t map_reads;    /* full reads of the stats and writers maps */
+	bool missed;           /* an entry of the read under way found no memory */
 };
 
 /* ---- pure helpers ---- */
@@ -511,6 +512,8 @@ static void on_stats(void *ctx, const struct cw_stats_key *key, const struct cw_
 	struct series *s = series_get(c, k, key->group);
 	if (s)
 		account(k, s, raw);
+	else
+		c->missed = true; /* out of memory: read again at the next poll */
 }
 
 static struct writer *writer_get(struct cache *k, const char comm[CW_COMM_LEN])
@@ -576,9 +579,10 @@ static int read_counters(struct cw_collector *c)
 
 	if (c->settled && now == c->activity)
 		return 0;
+	c->missed = false;
 	err = cw_maps_read_stats(c->maps, on_stats, c);
 	err2 = cw_maps_read_writers(c->maps, on_writer, c);
-	c->settled = !err && !err2 && c->map_reads && now == c->activity;
+	c->settled = !err && !err2 && !c->missed && c->map_reads && now == c->activity;
 	c->activity = now;
 	c->map_reads++;
 	return err ?: err2;

@@ -27,6 +27,10 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* See struct cw_activity. In .bss, so userspace reads it without a syscall;
+ * aligned so that each slot is exactly one cache line. */
+struct cw_activity activity[CW_ACTIVITY_SLOTS] __attribute__((aligned(64)));
+
 static const struct cw_stats zero_stats;
 static const struct cw_writer_val zero_writer;
 
@@ -69,6 +73,18 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return v;
 }
 
+/* Called after a commit's last map update, so a poll that sees the new sum
+ * also finds the update (or reads again at the next poll: read_counters in
+ * user/dataplane/collector.c). An atomic add: a plain one could be undone by a
+ * run preempted on this CPU, taking the sum back to a value a poll already saw. The group map needs no
+ * bump: userspace reads a group's name only when its stats entry appears. */
+static __always_inline void activity_bump(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id() & (CW_ACTIVITY_SLOTS - 1);
+
+	__sync_fetch_and_add(&activity[cpu].commits, 1);
+}
+
 static __always_inline struct cw_stats *stats_get(const struct cw_stats_key *key)
 {
 	return lookup_or_init(&stats, key, &zero_stats, CW_DROP_STATS_FULL);
@@ -105,6 +121,7 @@ static __always_inline void commit_write(const struct cw_stats_key *key, __s64 r
 		slot = CW_HIST_SLOTS - 1;
 	__sync_fetch_and_add(&st->lat_slots[slot], 1);
 	count_writer(key->root, ret);
+	activity_bump();
 }
 
 static __always_inline void commit_unlink(const struct cw_stats_key *key, __u64 bytes)
@@ -115,6 +132,7 @@ static __always_inline void commit_unlink(const struct cw_stats_key *key, __u64 
 		return;
 	__sync_fetch_and_add(&st->unlinks, 1);
 	__sync_fetch_and_add(&st->unlinked_bytes, bytes);
+	activity_bump();
 }
 
 #endif

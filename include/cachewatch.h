@@ -55,6 +55,16 @@ struct cw_stats {
 	__u64 unlinked_bytes;
 };
 
+/* Commits to the stats and writers maps, counted per CPU (slot = CPU id modulo
+ * CW_ACTIVITY_SLOTS), each slot alone on its cache line so writers on different
+ * CPUs never share one. Userspace sums them every poll and skips reading the
+ * maps while the sum stands still (docs/architecture.md, "One poll"). */
+#define CW_ACTIVITY_SLOTS 64 /* a power of two */
+struct cw_activity {
+	__u64 commits;
+	__u64 pad[7];
+};
+
 struct cw_group_val {
 	char name[CW_GROUP_NAME_MAX];
 };

@@ -632,6 +632,72 @@ static uint64_t field_of(struct cw_snapshot *s, const char *cache, const char *d
 	return which == 0 ? d->write_bytes : which == 1 ? d->unlinks : d->unlinked_bytes;
 }
 
+/* Polls until a poll does no full map read (at most 5), returning the count
+ * of full reads then; UINT64_MAX if every poll still read. */
+static uint64_t settle(struct ctx *c)
+{
+	for (int i = 0; i < 5; i++) {
+		uint64_t before = cw_collector_map_reads(c->coll);
+		cw_snapshot_put(poll_now(c));
+		if (cw_collector_map_reads(c->coll) == before)
+			return before;
+	}
+	return UINT64_MAX;
+}
+
+/* An idle poll skips the map reads (the activity counters did not move), and
+ * the write, unlink or new group that follows one is still counted exactly at
+ * the next poll: every commit path bumps the counters. */
+static void test_idle_polls(struct ctx *c)
+{
+	char root[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc;
+
+	pathf(root, c, "idle");
+	fmt(f, sizeof(f), "%s/a", root);
+	mkdirs(f);
+	cache(&cc, "idle", root, 1, 0);
+	apply(c, &cc, 1);
+	fmt(f, sizeof(f), "%s/a/f", root);
+	write_bytes(f, 100);
+	struct cw_snapshot *s = poll_now(c);
+	uint64_t a0 = field_of(s, "idle", "a", 0);
+	cw_snapshot_put(s);
+	tap_eq(a0, 100, "idle: the first write counted");
+
+	uint64_t reads = settle(c);
+	tap_ok(reads != UINT64_MAX, "idle: polls stop reading the maps once nothing is committed");
+	cw_snapshot_put(poll_now(c));
+	cw_snapshot_put(poll_now(c));
+	tap_eq(cw_collector_map_reads(c->coll), reads, "idle: two more idle polls read nothing");
+
+	write_bytes(f, 4321);
+	s = poll_now(c);
+	tap_eq(field_of(s, "idle", "a", 0), a0 + 4321, "idle: a write after idle polls is counted at the next poll");
+	tap_eq(cw_collector_map_reads(c->coll), reads + 1, "idle: that poll read the maps");
+	cw_snapshot_put(s);
+
+	reads = settle(c);
+	fmt(f, sizeof(f), "%s/a", root);
+	int dfd = open(f, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0 || unlinkat(dfd, "f", 0))
+		die("unlinkat idle/a/f");
+	close(dfd);
+	s = poll_now(c);
+	tap_eq(field_of(s, "idle", "a", 1), 1, "idle: an unlink after idle polls is counted at the next poll");
+	cw_snapshot_put(s);
+
+	reads = settle(c);
+	fmt(f, sizeof(f), "%s/b", root);
+	mkdirs(f);
+	fmt(f, sizeof(f), "%s/b/g", root);
+	write_bytes(f, 777);
+	s = poll_now(c);
+	tap_eq(field_of(s, "idle", "b", 0), 777, "idle: a new group written after idle polls appears at the next poll");
+	cw_snapshot_put(s);
+	tap_ok(reads != UINT64_MAX && settle(c) != UINT64_MAX, "idle: polls settle again");
+}
+
 /* Every write and unlink counted before a root is replaced, deleted or created
  * late is still counted after the poll that notices it: 50 unlinks and a
  * `rm -rf root; mkdir root` between two polls lose nothing. */
@@ -1484,6 +1550,7 @@ int main(int argc, char **argv)
 	test_snapshot_sharing(&c);
 	test_groups(&c);
 	test_inode_collision(&c);
+	test_idle_polls(&c);
 
 	struct cw_snapshot *s = poll_now(&c);
 	uint64_t drops = 0;

@@ -152,6 +152,10 @@ struct cw_collector {
 	uint64_t version;
 	uint64_t drops_last[CW_DROP_MAX], drops_total[CW_DROP_MAX];
 	double last_dir_check;
+	uint64_t activity;     /* cw_maps_activity at the previous poll */
+	bool settled;          /* the last full read began with activity unchanged */
+	uint64_t map_reads;    /* full reads of the stats and writers maps */
+	bool missed;           /* an entry of the read under way found no memory */
 };
 
 /* ---- pure helpers ---- */
@@ -508,6 +512,8 @@ static void on_stats(void *ctx, const struct cw_stats_key *key, const struct cw_
 	struct series *s = series_get(c, k, key->group);
 	if (s)
 		account(k, s, raw);
+	else
+		c->missed = true; /* out of memory: read again at the next poll */
 }
 
 static struct writer *writer_get(struct cache *k, const char comm[CW_COMM_LEN])
@@ -558,6 +564,36 @@ static int read_drops(struct cw_collector *c)
 		c->drops_last[d] = raw[d];
 	}
 	return 0;
+}
+
+/* Reads the stats and writers maps, unless no commit happened since a settled
+ * read: one that began with the activity sum unchanged since the poll before,
+ * so every commit counted in that sum was at least a poll interval old and in
+ * the maps (a weakly ordered CPU may show the counter before the counts; the
+ * read after it catches them). A commit counted after the sum was taken moves
+ * the sum, so the next poll reads. Idle, no poll reads; after a burst, two do. */
+static int read_counters(struct cw_collector *c)
+{
+	uint64_t now = cw_maps_activity(c->maps);
+	int err, err2;
+
+	if (c->settled && now == c->activity)
+		return 0;
+	c->missed = false;
+	err = cw_maps_read_stats(c->maps, on_stats, c);
+	err2 = cw_maps_read_writers(c->maps, on_writer, c);
+	c->settled = !err && !err2 && !c->missed && c->map_reads && now == c->activity;
+	c->activity = now;
+	c->map_reads++;
+	return err ?: err2;
+}
+
+uint64_t cw_collector_map_reads(struct cw_collector *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t n = c->map_reads;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 /* ---- deleted group directories ---- */
@@ -844,14 +880,13 @@ fail:
 int cw_collector_poll(struct cw_collector *c)
 {
 	double start = cw_clock_seconds(CLOCK_MONOTONIC);
-	int err, err2, err3;
+	int err, err2;
 
 	pthread_mutex_lock(&c->lock);
 	/* Read first: whatever a root change below does, what was counted is in. */
-	err = cw_maps_read_stats(c->maps, on_stats, c);
-	err2 = cw_maps_read_writers(c->maps, on_writer, c);
-	err3 = read_drops(c);
-	err = err ?: err2 ?: err3;
+	err = read_counters(c);
+	err2 = read_drops(c);
+	err = err ?: err2;
 	for (size_t i = 0; i < c->ncaches; i++)
 		check_root(c, &c->caches[i]);
 	if (start - c->last_dir_check >= c->dir_check_period) {

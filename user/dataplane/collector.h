@@ -30,6 +30,10 @@ int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *cac
  * be built). */
 int cw_collector_poll(struct cw_collector *c);
 
+/* Full reads of the stats and writers maps so far. A poll skips them while no
+ * BPF commit happened since the last settled read (see read_counters). */
+uint64_t cw_collector_map_reads(struct cw_collector *c);
+
 /* Pure helpers, unit tested. */
 struct cw_stats;
 /* Growth of a counter read from a map that may have been reset (entry deleted and

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "cachewatch.h" /* before the skeleton: its .bss uses struct cw_activity */
 #include "cachewatch.skel.h"
 #include "dataplane/loader.h"
 #include "lib/log.h"
@@ -727,5 +728,6 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.inflight = bpf_map__fd(l->skel->maps.inflight),
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
+		.activity = l->skel->bss->activity,
 	};
 }

@@ -16,6 +16,7 @@ struct cw_maps {
 	unsigned ncpus;
 	char *keys, *vals;  /* batch buffers, reused from poll to poll */
 	__u64 *percpu;      /* one drops value per possible CPU */
+	uint64_t deletes;   /* calls that deleted entries: part of the activity sum */
 };
 
 typedef void (*entry_fn)(void *ctx, const void *key, const void *val);
@@ -112,6 +113,21 @@ int cw_maps_read_stats(struct cw_maps *m, cw_maps_stats_fn fn, void *ctx)
 
 	return read_hash(m, m->fd.stats, sizeof(struct cw_stats_key), sizeof(struct cw_stats),
 			 stats_entry, &t);
+}
+
+uint64_t cw_maps_activity(struct cw_maps *m)
+{
+	uint64_t sum = __atomic_load_n(&m->deletes, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < CW_ACTIVITY_SLOTS; i++)
+		sum += __atomic_load_n(&m->fd.activity[i].commits, __ATOMIC_ACQUIRE);
+	return sum;
+}
+
+/* A read that skips on an unchanged sum must not keep a deleted entry's view. */
+static void count_delete(struct cw_maps *m)
+{
+	__atomic_fetch_add(&m->deletes, 1, __ATOMIC_RELEASE);
 }
 
 struct writer_thunk {
@@ -256,6 +272,7 @@ int cw_maps_clear_slot(struct cw_maps *m, unsigned slot)
 			       offsetof(struct cw_stats_key, root), slot);
 	err = err ?: clear_map(m, m->fd.writers, sizeof(struct cw_writer_key), sizeof(struct cw_writer_val),
 			       offsetof(struct cw_writer_key, root), slot);
+	count_delete(m);
 	if (!err)
 		__atomic_store_n(&m->fd.group_count[slot], 0, __ATOMIC_SEQ_CST);
 	return err;
@@ -276,6 +293,7 @@ int cw_maps_forget_group(struct cw_maps *m, unsigned slot, uint64_t group, struc
 	if (bpf_map_delete_elem(m->fd.groups, &k) == 0)
 		__atomic_fetch_sub(&m->fd.group_count[slot], 1, __ATOMIC_SEQ_CST);
 	err = bpf_map_delete_elem(m->fd.stats, &k);
+	count_delete(m);
 	bump_gen(m);
 	return err == -ENOENT ? 0 : err;
 }

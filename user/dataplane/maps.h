@@ -21,6 +21,14 @@ void cw_maps_free(struct cw_maps *m);
 typedef void (*cw_maps_stats_fn)(void *ctx, const struct cw_stats_key *key, const struct cw_stats *val);
 int cw_maps_read_stats(struct cw_maps *m, cw_maps_stats_fn fn, void *ctx);
 
+/* The sum of the activity counters: commits to the stats and writers maps by
+ * the BPF side plus entries deleted through this module. Equal at two calls:
+ * nothing was committed or deleted in between, except by a BPF run that had
+ * updated a map but not yet bumped its counter at the first call (it bumps
+ * right after, so the sum moves by the next call). No syscall: the counters
+ * are in the object's mapped .bss. Wraps only after 2^64 commits. */
+uint64_t cw_maps_activity(struct cw_maps *m);
+
 /* The same for the top-writers map. */
 typedef void (*cw_maps_writer_fn)(void *ctx, const struct cw_writer_key *key, const struct cw_writer_val *val);
 int cw_maps_read_writers(struct cw_maps *m, cw_maps_writer_fn fn, void *ctx);

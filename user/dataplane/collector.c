@@ -18,6 +18,7 @@
 
 #define STATS_FIELDS (sizeof(struct cw_stats) / sizeof(__u64))
 #define MAX_WRITERS 256 /* per cache, ranked; the rest are not tracked by name */
+#define MAX_GROUP_WRITERS CW_MAX_WRITERS /* (group, command) records per cache: the map's bound */
 /* Deleted group directories are looked for every stale_ttl/8, within these
  * bounds: often enough that the TTL holds to within an eighth, rarely enough
  * that an idle agent with 16k groups does not spend its time listing them. */
@@ -112,7 +113,15 @@ struct series {
 
 struct writer {
 	char comm[CW_COMM_LEN];
+	uint64_t group;        /* 0 in the per-command set */
 	struct cw_writer_val last, total;
+};
+
+/* Writers found by (command, group), in a growing array. */
+struct writer_set {
+	struct writer *w;
+	size_t n, cap;
+	struct index ix;
 };
 
 struct cache {
@@ -132,9 +141,8 @@ struct cache {
 	struct cw_dir_snap *block_dirs;
 	size_t block_ndirs;
 	bool dirty;            /* a series changed since block was built */
-	struct writer *writers;
-	size_t nwriters;
-	struct index by_comm;
+	struct writer_set writers;    /* per command, all groups: the cache's top writers */
+	struct writer_set gwriters; /* per (group, command), as the BPF map counts them */
 	uint64_t written;      /* monotonic bytes written, forgotten groups included */
 	char note[512];        /* the root state last logged, so each is logged once */
 };
@@ -273,6 +281,12 @@ static void release_slot(struct cw_collector *c, struct cache *k)
 	k->slot = -1;
 }
 
+static void writer_set_free(struct writer_set *ws)
+{
+	free(ws->w);
+	index_free(&ws->ix);
+}
+
 static void cache_free(struct cw_collector *c, struct cache *k)
 {
 	release_slot(c, k);
@@ -282,8 +296,8 @@ static void cache_free(struct cw_collector *c, struct cache *k)
 	index_free(&k->by_group);
 	free(k->order);
 	cw_dir_block_put(k->block);
-	free(k->writers);
-	index_free(&k->by_comm);
+	writer_set_free(&k->writers);
+	writer_set_free(&k->gwriters);
 	free(k->name);
 	free(k->path);
 }
@@ -510,25 +524,30 @@ static void on_stats(void *ctx, const struct cw_stats_key *key, const struct cw_
 		account(k, s, raw);
 }
 
-static struct writer *writer_get(struct cache *k, const char comm[CW_COMM_LEN])
+static struct writer *writer_get(struct writer_set *ws, size_t max, const char comm[CW_COMM_LEN],
+				 uint64_t group)
 {
-	uint64_t h = cw_fnv1a(comm, CW_COMM_LEN);
-	uint32_t i = index_find(&k->by_comm, h);
+	uint64_t h = cw_fnv1a(comm, CW_COMM_LEN) ^ (group * CW_FNV_PRIME);
+	uint32_t i = index_find(&ws->ix, h);
 
 	if (i != NONE) /* a 64-bit hash collision leaves the second name unranked */
-		return memcmp(k->writers[i].comm, comm, CW_COMM_LEN) ? NULL : &k->writers[i];
-	if (k->nwriters >= MAX_WRITERS)
+		return memcmp(ws->w[i].comm, comm, CW_COMM_LEN) || ws->w[i].group != group ? NULL : &ws->w[i];
+	if (ws->n >= max)
 		return NULL;
-	if (!k->writers) {
-		k->writers = calloc(MAX_WRITERS, sizeof(*k->writers));
-		if (!k->writers)
+	if (ws->n == ws->cap) {
+		size_t cap = ws->cap ? ws->cap * 2 : 16;
+		struct writer *w = realloc(ws->w, cap * sizeof(*w));
+		if (!w)
 			return NULL;
+		ws->w = w;
+		ws->cap = cap;
 	}
-	if (index_put(&k->by_comm, h, (uint32_t)k->nwriters))
+	if (index_put(&ws->ix, h, (uint32_t)ws->n))
 		return NULL;
-	struct writer *w = &k->writers[k->nwriters++];
+	struct writer *w = &ws->w[ws->n++];
 	memset(w, 0, sizeof(*w));
 	memcpy(w->comm, comm, CW_COMM_LEN);
+	w->group = group;
 	return w;
 }
 
@@ -536,14 +555,21 @@ static void on_writer(void *ctx, const struct cw_writer_key *key, const struct c
 {
 	struct cw_collector *c = ctx;
 	struct cache *k = key->root < CW_MAX_ROOTS ? c->by_slot[key->root] : NULL;
-	struct writer *w = k ? writer_get(k, key->comm) : NULL;
+	struct writer *g = k ? writer_get(&k->gwriters, MAX_GROUP_WRITERS, key->comm, key->group) : NULL;
 
+	if (!g)
+		return;
+	int reset = raw->writes < g->last.writes;
+	uint64_t bytes = reset ? raw->bytes : cw_counter_delta(g->last.bytes, raw->bytes);
+	uint64_t writes = reset ? raw->writes : cw_counter_delta(g->last.writes, raw->writes);
+	g->total.bytes += bytes;
+	g->total.writes += writes;
+	g->last = *raw;
+	struct writer *w = writer_get(&k->writers, MAX_WRITERS, key->comm, 0);
 	if (!w)
 		return;
-	int reset = raw->writes < w->last.writes;
-	w->total.bytes += reset ? raw->bytes : cw_counter_delta(w->last.bytes, raw->bytes);
-	w->total.writes += reset ? raw->writes : cw_counter_delta(w->last.writes, raw->writes);
-	w->last = *raw;
+	w->total.bytes += bytes;
+	w->total.writes += writes;
 }
 
 static int read_drops(struct cw_collector *c)
@@ -735,10 +761,10 @@ static void top_writers(const struct cache *k, struct cw_cache_snap *out)
 {
 	size_t n = 0;
 
-	for (size_t j = 0; j < k->nwriters; j++) {
-		struct cw_writer_snap w = { .bytes = k->writers[j].total.bytes,
-					    .writes = k->writers[j].total.writes };
-		memcpy(w.comm, k->writers[j].comm, CW_COMM_LEN);
+	for (size_t j = 0; j < k->writers.n; j++) {
+		const struct writer *kw = &k->writers.w[j];
+		struct cw_writer_snap w = { .bytes = kw->total.bytes, .writes = kw->total.writes };
+		memcpy(w.comm, kw->comm, CW_COMM_LEN);
 		w.comm[CW_COMM_LEN - 1] = 0;
 		size_t pos = n;
 		while (pos > 0 && cmp_writer(&w, &out->writers[pos - 1]) < 0)
@@ -752,6 +778,38 @@ static void top_writers(const struct cache *k, struct cw_cache_snap *out)
 			n++;
 	}
 	out->nwriters = n;
+}
+
+static int cmp_group_writer(const void *a, const void *b)
+{
+	const struct cw_group_writer_snap *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return strncmp(x->comm, y->comm, CW_COMM_LEN);
+}
+
+/* Every (group, command) total, sorted for lookups by group: readers diff two
+ * snapshots to rank a directory's writers over an interval. */
+static int group_writers(const struct cache *k, struct cw_cache_snap *out)
+{
+	if (!k->gwriters.n)
+		return 0;
+	out->group_writers = malloc(k->gwriters.n * sizeof(*out->group_writers));
+	if (!out->group_writers)
+		return -1;
+	for (size_t j = 0; j < k->gwriters.n; j++) {
+		const struct writer *w = &k->gwriters.w[j];
+		struct cw_group_writer_snap *o = &out->group_writers[j];
+		o->group = w->group;
+		memcpy(o->comm, w->comm, CW_COMM_LEN);
+		o->comm[CW_COMM_LEN - 1] = 0;
+		o->bytes = w->total.bytes;
+		o->writes = w->total.writes;
+	}
+	out->ngroup_writers = k->gwriters.n;
+	qsort(out->group_writers, out->ngroup_writers, sizeof(*out->group_writers), cmp_group_writer);
+	return 0;
 }
 
 static void fill_dir(struct cw_dir_snap *d, const struct series *s, double now)
@@ -768,6 +826,7 @@ static void fill_dir(struct cw_dir_snap *d, const struct series *s, double now)
 		d->lat.count += d->lat.slots[b];
 	d->gone = s->gone_since != 0 && now >= s->gone_since;
 	d->folded = s->group == CW_GROUP_OTHER;
+	d->group = s->group;
 }
 
 /* The series in label order, built again only when one of them changed. */
@@ -812,7 +871,7 @@ static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
 	out->dirs = k->block_dirs;
 	out->ndirs = k->block_ndirs;
 	top_writers(k, out);
-	return 0;
+	return group_writers(k, out);
 }
 
 static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, double took)

@@ -72,7 +72,7 @@ check_screen() { # width height
 	ok $([ "$long" -eq 0 ]; echo $?) "${w}x$h: no line longer than $w columns ($long)"
 	# every line between header and footer is a row of its own: a wrapped row would leave a
 	# continuation line that does not start with a directory name
-	bad=$(sed -n '/^DIR/,$p' "$tmp/screen" | sed '1d' | grep -v '^$' | grep -v 'rows, sorted by' | grep -cv '^\(d[0-9][0-9][0-9]\|_other\|\.\) ')
+	bad=$(grep -v '^$' "$tmp/screen" | grep -v '^cachewatch top - \|^DIR\|rows, sorted by' | grep -cv '^\(d[0-9][0-9][0-9]\|_other\|\.\) ')
 	ok $([ "$bad" -eq 0 ]; echo $?) "${w}x$h: no wrapped rows ($bad continuation lines)"
 	lines=$(grep -c . "$tmp/screen")
 	ok $([ "$lines" -le "$h" ] && grep -q 'rows, sorted by write' "$tmp/screen"; echo $?) "${w}x$h: $lines lines fit, footer on screen"

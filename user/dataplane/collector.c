@@ -661,6 +661,34 @@ static bool find_groups(struct cache *k)
 }
 
 /* Reads the series' final counts, then deletes its BPF entries. */
+/* Reads and deletes the group's writer entries, so groups that come and go do
+ * not fill the writers map; their bytes stay in the per-command totals. */
+static int forget_writers(struct cw_collector *c, struct cache *k, uint64_t group)
+{
+	struct writer_set *ws = &k->gwriters;
+	size_t keep = 0;
+	int err = 0;
+
+	for (size_t j = 0; j < ws->n; j++) {
+		struct writer *g = &ws->w[j];
+		struct cw_writer_val raw;
+		if (g->group != group || err ||
+		    (err = cw_maps_forget_writer(c->maps, (unsigned)k->slot, group, g->comm, &raw))) {
+			ws->w[keep++] = *g;
+			continue;
+		}
+		struct cw_writer_key key = { .group = group, .root = (uint32_t)k->slot };
+		memcpy(key.comm, g->comm, CW_COMM_LEN);
+		on_writer(c, &key, &raw);
+	}
+	ws->n = keep;
+	index_clear(&ws->ix);
+	for (size_t j = 0; j < ws->n; j++)
+		index_insert(&ws->ix, cw_fnv1a(ws->w[j].comm, CW_COMM_LEN) ^ (ws->w[j].group * CW_FNV_PRIME),
+			     (uint32_t)j); /* capacity is there */
+	return err;
+}
+
 static int forget_series(struct cw_collector *c, struct cache *k, struct series *s)
 {
 	struct cw_stats raw;
@@ -669,6 +697,8 @@ static int forget_series(struct cw_collector *c, struct cache *k, struct series 
 	if (err)
 		return err;
 	account(k, s, &raw);
+	/* a writer entry left behind only takes room: the series is gone either way */
+	forget_writers(c, k, s->group);
 	return 0;
 }
 

@@ -50,7 +50,7 @@ stop_writers() {
 # Starts top in a WxH terminal; the shell around it saves the terminal mode after top exits.
 start_top() {
 	tmux -L "$sock" new-session -d -s top -x "$1" -y "$2" \
-		"$BIN top --group-depth 1 --interval 500ms $root 2>$tmp/err; stty -a >$tmp/stty; sleep 30"
+		"$BIN top --group-depth 1 --interval 500ms $root 2>$tmp/err; echo \$? >$tmp/rc; stty -a >$tmp/stty; sleep 30"
 }
 capture() { tmux -L "$sock" capture-pane -p -t top >"$tmp/screen"; }
 # Waits until the screen's first row is d137 (at most ~20 s).
@@ -98,9 +98,25 @@ hdr2=$(grep '^DIR' "$tmp/screen")
 ok $(echo "$hdr1" | grep -q 'WRITE/s\*' && echo "$hdr2" | grep -q 'WRITES/s\*' && ! echo "$hdr2" | grep -q 'WRITE/s\*'; echo $?) \
 	"s moves the sort marker from WRITE/s* to WRITES/s*"
 ok $(grep -q 'sorted by writes' "$tmp/screen"; echo $?) "s: the footer says sorted by writes"
+tmux -L "$sock" send-keys -t top g
+sleep 0.5
+capture
+ok $(grep -A1 '^CACHE' "$tmp/screen" | sed -n 2p | grep -q '^/var/.*root ' && [ "$(grep -c '^d[0-9]' "$tmp/screen")" -eq 0 ]; echo $?) \
+	"g: one row for the whole directory instead of one per group"
+cp "$tmp/screen" "$tmp/capture-g"
+tmux -L "$sock" send-keys -t top g
+# a smaller terminal: SIGWINCH redraws at the new size
+tmux -L "$sock" resize-window -t top -x 60 -y 12
+sleep 0.5
+capture
+long=$(awk 'length($0) > 60' "$tmp/screen" | wc -l)
+lines=$(grep -c . "$tmp/screen")
+ok $([ "$long" -eq 0 ] && [ "$lines" -le 12 ] && grep -q '^DIR' "$tmp/screen" && grep -q '^d137 .* cwbusy *$' "$tmp/screen"; echo $?) \
+	"resized to 60x12: redrawn to fit ($lines lines, $long too long), d137 and its writer still shown"
+cp "$tmp/screen" "$tmp/capture-60x12"
 tmux -L "$sock" send-keys -t top q
 for _ in $(seq 40); do [ -s "$tmp/stty" ] && break; sleep 0.25; done
-ok $([ -s "$tmp/stty" ]; echo $?) "q ends top"
+ok $([ -s "$tmp/stty" ] && [ "$(cat "$tmp/rc")" = 0 ]; echo $?) "q ends top, exit status 0 ($(cat "$tmp/rc" 2>/dev/null))"
 ok $(grep -q ' icanon' "$tmp/stty" && grep -q ' echo ' "$tmp/stty"; echo $?) "after q the terminal is back in canonical mode with echo"
 tmux -L "$sock" kill-server 2>/dev/null
 rm -f "$tmp/stty"
@@ -129,7 +145,7 @@ for _ in $(seq 40); do [ -s "$tmp/stty" ] && break; sleep 0.25; done
 ok $(grep -q ' icanon' "$tmp/stty" && grep -q ' echo ' "$tmp/stty"; echo $?) "after SIGTERM the terminal is back in canonical mode with echo"
 
 if [ -n "${CW_TOP_CAPTURES:-}" ]; then
-	cp "$tmp/capture-80x24" "$tmp/capture-200x50" "$CW_TOP_CAPTURES"/
+	cp "$tmp/capture-80x24" "$tmp/capture-200x50" "$tmp/capture-60x12" "$tmp/capture-g" "$CW_TOP_CAPTURES"/
 fi
 echo "1..$n"
 [ $fails -eq 0 ]

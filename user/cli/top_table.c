@@ -416,9 +416,12 @@ static void draw_title(FILE *f, const struct cw_snapshot *s, const struct top_vi
 		printable(s->caches[0].path, root, sizeof(root));
 	if (!root[0])
 		snprintf(root, sizeof(root), "%zu caches", s->ncaches);
-	/* the path last: on a narrow terminal it is what gets cut */
-	snprintf(line, sizeof(line), "cachewatch top - %s - backend %s - drops %llu - %s", when, s->backend,
-		 (unsigned long long)drops, root);
+	/* the path last: on a narrow terminal it is cut in the middle to what is left */
+	int o = snprintf(line, sizeof(line), "cachewatch top - %s - backend %s - drops %llu - ", when,
+			 s->backend, (unsigned long long)drops);
+	unsigned used = text_cols(line);
+	unsigned room = !v->width ? text_cols(root) : v->width > used ? v->width - used : 0;
+	elide(root, room, line + o, sizeof(line) - (size_t)o);
 	put_line(f, line, v, true);
 }
 

@@ -237,7 +237,8 @@ static int poll_maps(struct cw_collector *coll)
 /* ---- the terminal ---- */
 
 struct term {
-	bool keys;             /* stdin is the terminal, in cbreak mode */
+	bool raw;              /* stdin is the terminal, in cbreak mode */
+	bool keys;             /* reading keys from it (until it hangs up) */
 	struct termios saved;  /* restored on every exit path */
 };
 
@@ -253,14 +254,14 @@ static void term_open(struct term *t)
 	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
 	raw.c_cc[VMIN] = 0;
 	raw.c_cc[VTIME] = 0;
-	t->keys = !tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+	t->raw = t->keys = !tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
 }
 
 static void term_close(struct term *t)
 {
-	if (t->keys)
+	if (t->raw)
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t->saved);
-	t->keys = false;
+	t->raw = t->keys = false;
 }
 
 static void term_size(struct top_view *v)
@@ -298,7 +299,7 @@ static enum wake on_key(char c, struct top_view *v)
 }
 
 /* Waits until deadline (CLOCK_MONOTONIC seconds), a key, a resize or a stop. */
-static enum wake wait_until(double deadline, const struct term *t, struct top_view *v)
+static enum wake wait_until(double deadline, struct term *t, struct top_view *v)
 {
 	for (;;) {
 		if (stop)
@@ -313,11 +314,16 @@ static enum wake wait_until(double deadline, const struct term *t, struct top_vi
 			return WAKE_TICK;
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 		int r = poll(&p, t->keys ? 1 : 0, (int)(left * 1000) + 1);
-		if (r <= 0 || !(p.revents & POLLIN))
+		if (r <= 0)
 			continue; /* timeout or EINTR: the checks above decide */
 		char c;
-		if (read(STDIN_FILENO, &c, 1) != 1)
+		ssize_t got = p.revents & POLLIN ? read(STDIN_FILENO, &c, 1) : 0;
+		if (got < 0 && errno == EINTR)
 			continue;
+		if (got != 1) {
+			t->keys = false; /* hung up: no more keys, and no busy loop on it */
+			continue;
+		}
 		enum wake w = on_key(c, v);
 		if (w != WAKE_TICK)
 			return w;

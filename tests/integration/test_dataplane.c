@@ -1476,6 +1476,7 @@ int main(int argc, char **argv)
 	c.ext4_unlink_bytes = c.backend != CW_BACKEND_TRACEPOINT;
 	if (cw_collector_new(c.loader, 1000, &c.coll))
 		die("collector");
+	cw_collector_publish_group_writers(c.coll); /* as top does */
 
 	test_syscalls_concurrent(&c);
 	test_write_errors(&c);

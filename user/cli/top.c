@@ -461,6 +461,7 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "cachewatch top: cannot start the collector: out of memory\n");
 		goto cleanup;
 	}
+	cw_collector_publish_group_writers(coll);
 	if (cw_collector_apply(coll, caches, (size_t)ndirs, err, sizeof(err))) {
 		fprintf(stderr, "cachewatch top: %s\n", err);
 		goto cleanup;

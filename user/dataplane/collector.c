@@ -160,6 +160,7 @@ struct cw_collector {
 	uint64_t version;
 	uint64_t drops_last[CW_DROP_MAX], drops_total[CW_DROP_MAX];
 	double last_dir_check;
+	bool group_writers;    /* publish them (cw_collector_publish_group_writers) */
 };
 
 /* ---- pure helpers ---- */
@@ -887,7 +888,7 @@ static int publish_dirs(struct cache *k, double now)
 	return 0;
 }
 
-static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
+static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now, bool gw)
 {
 	out->name = strdup(k->name);
 	out->path = strdup(k->path);
@@ -901,7 +902,7 @@ static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
 	out->dirs = k->block_dirs;
 	out->ndirs = k->block_ndirs;
 	top_writers(k, out);
-	return group_writers(k, out);
+	return gw ? group_writers(k, out) : 0;
 }
 
 static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, double took)
@@ -921,7 +922,7 @@ static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, do
 		goto fail;
 	for (size_t i = 0; i < c->ncaches; i++) {
 		s->ncaches++;
-		if (snap_cache(&c->caches[i], &s->caches[i], now))
+		if (snap_cache(&c->caches[i], &s->caches[i], now, c->group_writers))
 			goto fail;
 	}
 	return s;
@@ -960,6 +961,13 @@ int cw_collector_poll(struct cw_collector *c)
 struct cw_snapbox *cw_collector_box(struct cw_collector *c)
 {
 	return c->box;
+}
+
+void cw_collector_publish_group_writers(struct cw_collector *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->group_writers = true;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void cw_collector_free(struct cw_collector *c)

@@ -15,6 +15,10 @@ void cw_collector_free(struct cw_collector *c);
 /* Where the snapshots are published; every reader (metrics, purger, top) takes
  * them from here. */
 struct cw_snapbox *cw_collector_box(struct cw_collector *c);
+/* Publish every (group, command) writer total in the snapshots from now on
+ * (cw_cache_snap.group_writers; top's per-row writers). Off by default: the
+ * agent has no reader for them and would copy and sort them at every poll. */
+void cw_collector_publish_group_writers(struct cw_collector *c);
 
 /* Makes the watched set equal to caches[]: unchanged caches (same name, path,
  * group_depth, max_groups) keep their counters, removed ones vanish, new ones start

@@ -939,7 +939,7 @@ int cw_collector_poll(struct cw_collector *c)
 	pthread_mutex_lock(&c->lock);
 	/* Read first: whatever a root change below does, what was counted is in. */
 	err = cw_maps_read_stats(c->maps, on_stats, c);
-	err2 = cw_maps_read_writers(c->maps, on_writer, c);
+	err2 = c->group_writers ? cw_maps_read_writers(c->maps, on_writer, c) : 0;
 	err3 = read_drops(c);
 	err = err ?: err2 ?: err3;
 	for (size_t i = 0; i < c->ncaches; i++)

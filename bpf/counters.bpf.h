@@ -15,7 +15,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, CW_MAX_WRITERS);
 	__type(key, struct cw_writer_key);
 	__type(value, struct cw_writer_val);
 } writers SEC(".maps");
@@ -90,9 +90,9 @@ static __always_inline struct cw_stats *stats_get(const struct cw_stats_key *key
 	return lookup_or_init(&stats, key, &zero_stats, CW_DROP_STATS_FULL);
 }
 
-static __always_inline void count_writer(__u32 root, __s64 ret)
+static __always_inline void count_writer(const struct cw_stats_key *key, __s64 ret)
 {
-	struct cw_writer_key wk = { .root = root };
+	struct cw_writer_key wk = { .group = key->group, .root = key->root };
 	struct cw_writer_val *wv;
 
 	bpf_get_current_comm(wk.comm, sizeof(wk.comm));
@@ -120,7 +120,7 @@ static __always_inline void commit_write(const struct cw_stats_key *key, __s64 r
 	if (slot >= CW_HIST_SLOTS)
 		slot = CW_HIST_SLOTS - 1;
 	__sync_fetch_and_add(&st->lat_slots[slot], 1);
-	count_writer(key->root, ret);
+	count_writer(key, ret);
 	activity_bump();
 }
 

@@ -15,6 +15,7 @@
 #define CW_PATH_MAX 256        /* longest unlink path the tracepoint backend parses */
 #define CW_TOP_WRITERS 10
 #define CW_MAX_SERIES 16384    /* (root, group) series across all roots; past it: drops */
+#define CW_MAX_WRITERS 32768   /* (root, group, comm) writer entries across all roots: two per series */
 
 /* Group keys are FNV-1a 64 hashes of the group's relative path ("" = the root
  * itself), so a group deleted and recreated under the same name keeps its series,
@@ -69,9 +70,14 @@ struct cw_group_val {
 	char name[CW_GROUP_NAME_MAX];
 };
 
+/* One writer (command name) per series: group is the stats key's group, so
+ * folded groups share CW_GROUP_OTHER and the table stays bounded like the
+ * series are (at most CW_MAX_WRITERS entries; past it: a drop). */
 struct cw_writer_key {
+	__u64 group;
 	__u32 root;
 	char comm[CW_COMM_LEN];
+	__u32 pad;
 };
 
 struct cw_writer_val {

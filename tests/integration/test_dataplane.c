@@ -878,6 +878,13 @@ static void test_long_group_names(struct ctx *c)
 	       "past the stale TTL the long group is still there and continues (123 + 10), not restarted");
 	if (ds && ds->write_bytes != 133)
 		tap_diag("got %llu", (unsigned long long)ds->write_bytes);
+	const struct cw_cache_snap *ws = cache_snap(s, "lg");
+	size_t nlong = 0;
+	for (size_t i = 0; ws && ds && i < ws->ngroup_writers; i++)
+		if (ws->group_writers[i].group == ds->group)
+			nlong += ws->group_writers[i].bytes == 133;
+	tap_ok(ws && ws->ngroup_writers == 2 && nlong == 1,
+	       "per-group writers: one record per (group, command), the long group's with its 133 bytes");
 	cw_snapshot_put(s);
 
 	fmt(f, sizeof(f), "%s/%s", root, a);
@@ -893,6 +900,8 @@ static void test_long_group_names(struct ctx *c)
 	       "deleted group directories, long and short, go after the stale TTL");
 	const struct cw_cache_snap *cs = cache_snap(s, "lg");
 	tap_eq(cs ? cs->written_bytes : 0, 140, "the cache's written_bytes keeps what forgotten groups wrote");
+	tap_ok(cs && cs->ngroup_writers == 0 && cs->nwriters == 1 && cs->writers[0].bytes == 140,
+	       "forgotten groups' writer entries go (the writers map stays bounded); the command keeps its 140 bytes");
 	cw_snapshot_put(s);
 }
 
@@ -1533,6 +1542,7 @@ int main(int argc, char **argv)
 	c.ext4_unlink_bytes = c.backend != CW_BACKEND_TRACEPOINT;
 	if (cw_collector_new(c.loader, 1000, &c.coll))
 		die("collector");
+	cw_collector_publish_group_writers(c.coll); /* as top does */
 
 	test_syscalls_concurrent(&c);
 	test_write_errors(&c);

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <termios.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +14,9 @@
 #include <sys/stat.h>
 #include "dataplane/collector.h"
 #include "cli/commands.h"
+#include "cli/top_table.h"
 #include "dataplane/hist.h"
+#include "lib/clock.h"
 #include "lib/jsonw.h"
 #include "dataplane/loader.h"
 #include "lib/log.h"
@@ -24,14 +29,23 @@ struct top_opts {
 	unsigned max_groups;
 	int json;
 	long count; /* 0 = until interrupted */
+	enum top_sort sort;
+	unsigned rows; /* 0 = as many as fit */
 };
 
-static volatile sig_atomic_t stop;
+/* top's default cap: a screen's worth of rows and far more, so the busiest
+ * directories get rows of their own; bounded so a tree of millions of
+ * directories cannot fill the BPF series map (CW_MAX_SERIES) for one DIR. */
+#define TOP_MAX_GROUPS 1024
+
+static volatile sig_atomic_t stop, resized;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGWINCH)
+		resized = 1;
+	else
+		stop = 1;
 }
 
 static void usage(FILE *f)
@@ -46,23 +60,31 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  --bpf.attach=B      " CW_BACKEND_LIST " (default auto)\n"
 		"  --interval=D        refresh interval, e.g. 500ms, 1s (default 1s)\n"
-		"  --group-depth=N     split each DIR into per-subdirectory rows N levels deep (0-%d, default 1)\n"
-		"  --max-groups=N      rows per DIR before the rest fold into _other (default 64, 0 = unlimited)\n"
+		"  --group-depth=N     split each DIR into per-subdirectory rows N levels deep\n"
+		"                      (0-%d, default 0 as for run: one row per DIR)\n"
+		"  --max-groups=N      groups per DIR before the rest fold into _other\n"
+		"                      (default %d, 0 = unlimited)\n"
+		"  --sort=COL          sort rows by " TOP_SORT_LIST " (default write)\n"
+		"  --rows=N            show at most N rows (default: as many as fit the terminal)\n"
 		"  --json              print one JSON object per interval with cumulative totals\n"
 		"  --count=N           stop after N intervals (default: run until interrupted)\n"
-		"  -h, --help          show this help\n",
-		CW_MAX_GROUP_DEPTH);
+		"  -h, --help          show this help\n"
+		"\n"
+		"Keys: q quits, s cycles the sort column, g toggles rows per directory or per DIR.\n"
+		"TOP WRITER is the command that wrote most into that row over the last interval.\n",
+		CW_MAX_GROUP_DEPTH, TOP_MAX_GROUPS);
 }
 
-static int parse_uint(const char *flag, const char *v, unsigned long max, unsigned long *out)
+static int parse_uint(const char *flag, const char *v, unsigned long min, unsigned long max,
+		      unsigned long *out)
 {
 	char *end;
 
 	errno = 0;
 	unsigned long n = strtoul(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-' || n > max) {
-		fprintf(stderr, "cachewatch top: %s: '%s' is not a whole number from 0 to %lu\n", flag,
-			v, max);
+	if (errno || end == v || *end || v[0] == '-' || n < min || n > max) {
+		fprintf(stderr, "cachewatch top: %s: '%s' is not a whole number from %lu to %lu\n", flag,
+			v, min, max);
 		return -1;
 	}
 	*out = n;
@@ -78,6 +100,8 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 		{ "max-groups", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "rows", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -85,10 +109,11 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 	char err[160];
 	int opt;
 
-	*o = (struct top_opts){ .interval_ms = 1000, .group_depth = 1, .max_groups = 64 };
+	*o = (struct top_opts){ .interval_ms = 1000, .max_groups = TOP_MAX_GROUPS };
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	/* no leading '+': options after the directories are options too */
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'b':
 			if (cw_backend_parse(optarg, &o->backend)) {
@@ -109,12 +134,12 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 			}
 			break;
 		case 'g':
-			if (parse_uint("--group-depth", optarg, CW_MAX_GROUP_DEPTH, &n))
+			if (parse_uint("--group-depth", optarg, 0, CW_MAX_GROUP_DEPTH, &n))
 				return 2;
 			o->group_depth = (unsigned)n;
 			break;
 		case 'm':
-			if (parse_uint("--max-groups", optarg, 1000000, &n))
+			if (parse_uint("--max-groups", optarg, 0, 1000000, &n))
 				return 2;
 			o->max_groups = (unsigned)n;
 			break;
@@ -122,13 +147,20 @@ static int parse_args(int argc, char **argv, struct top_opts *o)
 			o->json = 1;
 			break;
 		case 'c':
-			if (parse_uint("--count", optarg, LONG_MAX, &n))
+			if (parse_uint("--count", optarg, 1, LONG_MAX, &n))
 				return 2;
-			if (n == 0) {
-				fprintf(stderr, "cachewatch top: --count: must be at least 1\n");
+			o->count = (long)n;
+			break;
+		case 's':
+			if (top_sort_parse(optarg, &o->sort)) {
+				fprintf(stderr, "cachewatch top: --sort: '%s' is not " TOP_SORT_LIST "\n", optarg);
 				return 2;
 			}
-			o->count = (long)n;
+			break;
+		case 'r':
+			if (parse_uint("--rows", optarg, 0, 1000000, &n))
+				return 2;
+			o->rows = (unsigned)n;
 			break;
 		case 'h':
 			usage(stdout);
@@ -202,24 +234,135 @@ static int poll_maps(struct cw_collector *coll)
 	return rc;
 }
 
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000 };
+/* ---- the terminal ---- */
 
-	while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
-		;
+struct term {
+	bool raw;              /* stdin is the terminal, in cbreak mode */
+	bool keys;             /* reading keys from it (until it hangs up) */
+	struct termios saved;  /* restored on every exit path */
+};
+
+/* Keys without Enter and without echo; Ctrl-C still signals (ISIG stays). */
+static void term_open(struct term *t)
+{
+	struct termios raw;
+
+	t->keys = false;
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->saved))
+		return;
+	raw = t->saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	t->raw = t->keys = !tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
 }
 
-static const struct cw_dir_snap *find_dir(const struct cw_snapshot *s, size_t ci, const char *dir)
+static void term_close(struct term *t)
 {
-	/* top's watched set never changes, so cache indexes line up between snapshots */
-	if (!s || ci >= s->ncaches)
-		return NULL;
-	const struct cw_cache_snap *c = &s->caches[ci];
-	for (size_t i = 0; i < c->ndirs; i++)
-		if (!strcmp(c->dirs[i].dir, dir))
-			return &c->dirs[i];
-	return NULL;
+	if (t->raw)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &t->saved);
+	t->raw = t->keys = false;
+}
+
+static void term_size(struct top_view *v)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col || !ws.ws_row) {
+		v->width = 80;
+		v->height = 24;
+		return;
+	}
+	v->width = ws.ws_col;
+	v->height = ws.ws_row;
+}
+
+enum wake { WAKE_TICK, WAKE_REDRAW, WAKE_STOP };
+
+/* A key changes the view at once; q stops. */
+static enum wake on_key(char c, struct top_view *v)
+{
+	switch (c) {
+	case 'q':
+	case 'Q':
+		stop = 1;
+		return WAKE_STOP;
+	case 's':
+		v->sort = (enum top_sort)((v->sort + 1) % TOP_SORT_COUNT);
+		return WAKE_REDRAW;
+	case 'g':
+		v->by_cache = !v->by_cache;
+		return WAKE_REDRAW;
+	default:
+		return WAKE_TICK;
+	}
+}
+
+/* Waits until deadline (CLOCK_MONOTONIC seconds), a key, a resize or a stop. */
+static enum wake wait_until(double deadline, struct term *t, struct top_view *v)
+{
+	for (;;) {
+		if (stop)
+			return WAKE_STOP;
+		if (resized) {
+			resized = 0;
+			term_size(v);
+			return WAKE_REDRAW;
+		}
+		double left = deadline - cw_clock_seconds(CLOCK_MONOTONIC);
+		if (left <= 0)
+			return WAKE_TICK;
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		int r = poll(&p, t->keys ? 1 : 0, (int)(left * 1000) + 1);
+		if (r <= 0)
+			continue; /* timeout or EINTR: the checks above decide */
+		char c;
+		ssize_t got = p.revents & POLLIN ? read(STDIN_FILENO, &c, 1) : 0;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got != 1) {
+			t->keys = false; /* hung up: no more keys, and no busy loop on it */
+			continue;
+		}
+		enum wake w = on_key(c, v);
+		if (w != WAKE_TICK)
+			return w;
+	}
+}
+
+static int cmp_gw_bytes(const void *a, const void *b)
+{
+	const struct cw_group_writer_snap *x = *(const struct cw_group_writer_snap *const *)a;
+	const struct cw_group_writer_snap *y = *(const struct cw_group_writer_snap *const *)b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strncmp(x->comm, y->comm, CW_COMM_LEN);
+}
+
+/* The group's own writers, cumulative, biggest first (at most CW_TOP_WRITERS). */
+static void print_dir_writers(struct jsonw *j, const struct cw_cache_snap *c, uint64_t group)
+{
+	const struct cw_group_writer_snap *top[CW_TOP_WRITERS + 1];
+	size_t n = 0;
+
+	jsonw_arr_begin(j, "writers");
+	for (size_t i = 0; i < c->ngroup_writers; i++) {
+		if (c->group_writers[i].group != group)
+			continue;
+		top[n++] = &c->group_writers[i];
+		qsort(top, n, sizeof(top[0]), cmp_gw_bytes);
+		if (n > CW_TOP_WRITERS)
+			n = CW_TOP_WRITERS;
+	}
+	for (size_t i = 0; i < n; i++) {
+		jsonw_obj_begin(j, NULL);
+		jsonw_str(j, "comm", top[i]->comm);
+		jsonw_uint(j, "bytes", top[i]->bytes);
+		jsonw_uint(j, "writes", top[i]->writes);
+		jsonw_obj_end(j);
+	}
+	jsonw_arr_end(j);
 }
 
 static void print_json(const struct cw_snapshot *s)
@@ -255,6 +398,7 @@ static void print_json(const struct cw_snapshot *s)
 			jsonw_uint(j, "latency_sum_ns", d->lat.sum_ns);
 			jsonw_double(j, "latency_p50_ns", cw_hist_quantile_ns(&d->lat, 0.5));
 			jsonw_double(j, "latency_p99_ns", cw_hist_quantile_ns(&d->lat, 0.99));
+			print_dir_writers(j, c, d->group);
 			jsonw_obj_end(j);
 		}
 		jsonw_arr_end(j);
@@ -276,129 +420,14 @@ static void print_json(const struct cw_snapshot *s)
 	jsonw_free(j);
 }
 
-struct row {
-	const char *cache, *dir, *writer;
-	double bps, wps, ups, fps;
-	double p50, p99; /* ns; <0 when there was no write in the interval */
-};
-
-static int cmp_row(const void *a, const void *b)
-{
-	const struct row *x = a, *y = b;
-
-	if (x->bps != y->bps)
-		return x->bps < y->bps ? 1 : -1;
-	int c = strcmp(x->cache, y->cache);
-	return c ? c : strcmp(x->dir, y->dir);
-}
-
-static void fmt_lat(double ns, char *buf, size_t len)
-{
-	if (ns < 0)
-		snprintf(buf, len, "-");
-	else if (ns < 1e3)
-		snprintf(buf, len, "%.0fns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-}
-
-/* Printable form of a name for the table: odd bytes must not move the cursor. */
-static void printable(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	for (; *s && o + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o] = 0;
-}
-
-static void print_table(const struct cw_snapshot *prev, const struct cw_snapshot *s, int tty,
-			uint64_t interval_ms)
-{
-	size_t nrows = 0, cap = 0;
-	struct row *rows = NULL;
-	double dt = prev ? s->mono_seconds - prev->mono_seconds : (double)interval_ms / 1000.0;
-
-	if (dt <= 0)
-		dt = 1;
-	for (size_t i = 0; i < s->ncaches; i++) {
-		const struct cw_cache_snap *c = &s->caches[i];
-		for (size_t k = 0; k < c->ndirs; k++) {
-			const struct cw_dir_snap *d = &c->dirs[k];
-			const struct cw_dir_snap *p = find_dir(prev, i, d->dir);
-			struct cw_hist h = d->lat;
-			if (nrows == cap) {
-				cap = cap ? cap * 2 : 32;
-				struct row *r = realloc(rows, cap * sizeof(*r));
-				if (!r)
-					goto cleanup;
-				rows = r;
-			}
-			struct row *r = &rows[nrows++];
-			r->cache = c->name;
-			r->dir = d->dir;
-			r->writer = c->nwriters ? c->writers[0].comm : "-";
-			r->bps = (double)(d->write_bytes - (p ? p->write_bytes : 0)) / dt;
-			r->wps = (double)(d->writes - (p ? p->writes : 0)) / dt;
-			r->ups = (double)(d->unlinks - (p ? p->unlinks : 0)) / dt;
-			r->fps = (double)(d->unlinked_bytes - (p ? p->unlinked_bytes : 0)) / dt;
-			for (unsigned b = 0; b < CW_HIST_SLOTS && p; b++)
-				h.slots[b] -= p->lat.slots[b];
-			int any = h.count != (p ? p->lat.count : 0);
-			r->p50 = any ? cw_hist_quantile_ns(&h, 0.5) : -1;
-			r->p99 = any ? cw_hist_quantile_ns(&h, 0.99) : -1;
-		}
-	}
-	if (nrows)
-		qsort(rows, nrows, sizeof(*rows), cmp_row);
-	if (tty)
-		fputs("\033[H\033[2J", stdout);
-	char when[32];
-	time_t t = (time_t)s->wall_seconds;
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%H:%M:%S", &tm);
-	uint64_t drops = 0;
-	for (int d = 0; d < CW_DROP_MAX; d++)
-		drops += s->drops[d];
-	printf("cachewatch top - %s - backend %s - %zu caches - drops %llu\n\n", when, s->backend,
-	       s->ncaches, (unsigned long long)drops);
-	printf("%-40s %-16s %11s %9s %8s %8s %9s %11s  %s\n", "CACHE", "DIR", "WRITE/s", "WRITES/s",
-	       "P50", "P99", "UNLINK/s", "FREED/s", "TOP WRITER");
-	for (size_t i = 0; i < nrows; i++) {
-		char b1[32], b2[32], l1[16], l2[16], cn[160], dn[160], wn[80];
-		cw_format_size((uint64_t)rows[i].bps, b1, sizeof(b1));
-		cw_format_size((uint64_t)rows[i].fps, b2, sizeof(b2));
-		fmt_lat(rows[i].p50, l1, sizeof(l1));
-		fmt_lat(rows[i].p99, l2, sizeof(l2));
-		printable(rows[i].cache, cn, sizeof(cn));
-		printable(rows[i].dir, dn, sizeof(dn));
-		printable(rows[i].writer, wn, sizeof(wn));
-		printf("%-40s %-16s %9s/s %9.0f %8s %8s %9.0f %9s/s  %s\n", cn, dn, b1, rows[i].wps, l1,
-		       l2, rows[i].ups, b2, wn);
-	}
-	if (!tty)
-		putchar('\n');
-	fflush(stdout);
-cleanup:
-	free(rows);
-}
-
 int cmd_top(int argc, char **argv)
 {
 	struct cw_cache_config *caches = NULL;
 	struct cw_loader *loader = NULL;
 	struct cw_collector *coll = NULL;
-	struct cw_snapshot *prev = NULL;
+	struct cw_snapshot *prev = NULL, *cur = NULL;
+	struct term term = { 0 };
+	bool tty = false;
 	struct top_opts o;
 	char err[512];
 	int ndirs = 0, ret;
@@ -406,6 +435,7 @@ int cmd_top(int argc, char **argv)
 	/* before loading, so a signal during the (slow) verification still exits cleanly */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	ret = parse_args(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
@@ -431,32 +461,55 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "cachewatch top: cannot start the collector: out of memory\n");
 		goto cleanup;
 	}
+	cw_collector_publish_group_writers(coll);
 	if (cw_collector_apply(coll, caches, (size_t)ndirs, err, sizeof(err))) {
 		fprintf(stderr, "cachewatch top: %s\n", err);
 		goto cleanup;
 	}
-	int tty = !o.json && isatty(STDOUT_FILENO);
+	struct top_view v = { .sort = o.sort, .max_rows = o.rows };
+	tty = !o.json && isatty(STDOUT_FILENO);
+	if (tty) {
+		term_size(&v);
+		v.clear = true;
+		term_open(&term);
+		signal(SIGWINCH, on_signal);
+	}
 	if (poll_maps(coll))
 		goto cleanup;
 	prev = cw_snapbox_get(cw_collector_box(coll));
-	for (long n = 0; !stop && (!o.count || n < o.count); n++) {
-		sleep_ms(o.interval_ms);
-		if (stop)
+	double next = cw_clock_seconds(CLOCK_MONOTONIC);
+	for (long n = 0; !stop && (!o.count || n < o.count);) {
+		enum wake w = wait_until(next + (double)o.interval_ms / 1000.0, &term, &v);
+		if (w == WAKE_STOP)
 			break;
+		if (w == WAKE_REDRAW) {
+			if (cur)
+				top_draw(stdout, prev, cur, &v, (double)o.interval_ms / 1000.0);
+			continue;
+		}
+		next = cw_clock_seconds(CLOCK_MONOTONIC);
 		/* a failed poll would show the previous numbers as if they were new */
 		if (poll_maps(coll))
 			goto cleanup;
 		struct cw_snapshot *s = cw_snapbox_get(cw_collector_box(coll));
+		if (cur) {
+			cw_snapshot_put(prev);
+			prev = cur;
+		}
+		cur = s;
 		if (o.json)
 			print_json(s);
 		else
-			print_table(prev, s, tty, o.interval_ms);
-		cw_snapshot_put(prev);
-		prev = s;
+			top_draw(stdout, prev, cur, &v, (double)o.interval_ms / 1000.0);
+		n++;
 	}
 	ret = 0;
 cleanup:
+	if (tty)
+		fputc('\n', stdout); /* the shell prompt on a line of its own */
+	term_close(&term);
 	cw_snapshot_put(prev);
+	cw_snapshot_put(cur);
 	cw_collector_free(coll);
 	cw_loader_close(loader);
 	for (int i = 0; i < ndirs; i++)

@@ -18,6 +18,7 @@
 
 #define STATS_FIELDS (sizeof(struct cw_stats) / sizeof(__u64))
 #define MAX_WRITERS 256 /* per cache, ranked; the rest are not tracked by name */
+#define MAX_GROUP_WRITERS CW_MAX_WRITERS /* (group, command) records per cache: the map's bound */
 /* Deleted group directories are looked for every stale_ttl/8, within these
  * bounds: often enough that the TTL holds to within an eighth, rarely enough
  * that an idle agent with 16k groups does not spend its time listing them. */
@@ -112,7 +113,15 @@ struct series {
 
 struct writer {
 	char comm[CW_COMM_LEN];
+	uint64_t group;        /* 0 in the per-command set */
 	struct cw_writer_val last, total;
+};
+
+/* Writers found by (command, group), in a growing array. */
+struct writer_set {
+	struct writer *w;
+	size_t n, cap;
+	struct index ix;
 };
 
 struct cache {
@@ -132,9 +141,8 @@ struct cache {
 	struct cw_dir_snap *block_dirs;
 	size_t block_ndirs;
 	bool dirty;            /* a series changed since block was built */
-	struct writer *writers;
-	size_t nwriters;
-	struct index by_comm;
+	struct writer_set writers;    /* per command, all groups: the cache's top writers */
+	struct writer_set gwriters; /* per (group, command), as the BPF map counts them */
 	uint64_t written;      /* monotonic bytes written, forgotten groups included */
 	char note[512];        /* the root state last logged, so each is logged once */
 };
@@ -156,6 +164,7 @@ struct cw_collector {
 	bool settled;          /* the last full read began with activity unchanged */
 	uint64_t map_reads;    /* full reads of the stats and writers maps */
 	bool missed;           /* an entry of the read under way found no memory */
+	bool group_writers;    /* publish them (cw_collector_publish_group_writers) */
 };
 
 /* ---- pure helpers ---- */
@@ -277,6 +286,12 @@ static void release_slot(struct cw_collector *c, struct cache *k)
 	k->slot = -1;
 }
 
+static void writer_set_free(struct writer_set *ws)
+{
+	free(ws->w);
+	index_free(&ws->ix);
+}
+
 static void cache_free(struct cw_collector *c, struct cache *k)
 {
 	release_slot(c, k);
@@ -286,8 +301,8 @@ static void cache_free(struct cw_collector *c, struct cache *k)
 	index_free(&k->by_group);
 	free(k->order);
 	cw_dir_block_put(k->block);
-	free(k->writers);
-	index_free(&k->by_comm);
+	writer_set_free(&k->writers);
+	writer_set_free(&k->gwriters);
 	free(k->name);
 	free(k->path);
 }
@@ -516,25 +531,30 @@ static void on_stats(void *ctx, const struct cw_stats_key *key, const struct cw_
 		c->missed = true; /* out of memory: read again at the next poll */
 }
 
-static struct writer *writer_get(struct cache *k, const char comm[CW_COMM_LEN])
+static struct writer *writer_get(struct writer_set *ws, size_t max, const char comm[CW_COMM_LEN],
+				 uint64_t group)
 {
-	uint64_t h = cw_fnv1a(comm, CW_COMM_LEN);
-	uint32_t i = index_find(&k->by_comm, h);
+	uint64_t h = cw_fnv1a(comm, CW_COMM_LEN) ^ (group * CW_FNV_PRIME);
+	uint32_t i = index_find(&ws->ix, h);
 
 	if (i != NONE) /* a 64-bit hash collision leaves the second name unranked */
-		return memcmp(k->writers[i].comm, comm, CW_COMM_LEN) ? NULL : &k->writers[i];
-	if (k->nwriters >= MAX_WRITERS)
+		return memcmp(ws->w[i].comm, comm, CW_COMM_LEN) || ws->w[i].group != group ? NULL : &ws->w[i];
+	if (ws->n >= max)
 		return NULL;
-	if (!k->writers) {
-		k->writers = calloc(MAX_WRITERS, sizeof(*k->writers));
-		if (!k->writers)
+	if (ws->n == ws->cap) {
+		size_t cap = ws->cap ? ws->cap * 2 : 16;
+		struct writer *w = realloc(ws->w, cap * sizeof(*w));
+		if (!w)
 			return NULL;
+		ws->w = w;
+		ws->cap = cap;
 	}
-	if (index_put(&k->by_comm, h, (uint32_t)k->nwriters))
+	if (index_put(&ws->ix, h, (uint32_t)ws->n))
 		return NULL;
-	struct writer *w = &k->writers[k->nwriters++];
+	struct writer *w = &ws->w[ws->n++];
 	memset(w, 0, sizeof(*w));
 	memcpy(w->comm, comm, CW_COMM_LEN);
+	w->group = group;
 	return w;
 }
 
@@ -542,14 +562,21 @@ static void on_writer(void *ctx, const struct cw_writer_key *key, const struct c
 {
 	struct cw_collector *c = ctx;
 	struct cache *k = key->root < CW_MAX_ROOTS ? c->by_slot[key->root] : NULL;
-	struct writer *w = k ? writer_get(k, key->comm) : NULL;
+	struct writer *g = k ? writer_get(&k->gwriters, MAX_GROUP_WRITERS, key->comm, key->group) : NULL;
 
+	if (!g)
+		return;
+	int reset = raw->writes < g->last.writes;
+	uint64_t bytes = reset ? raw->bytes : cw_counter_delta(g->last.bytes, raw->bytes);
+	uint64_t writes = reset ? raw->writes : cw_counter_delta(g->last.writes, raw->writes);
+	g->total.bytes += bytes;
+	g->total.writes += writes;
+	g->last = *raw;
+	struct writer *w = writer_get(&k->writers, MAX_WRITERS, key->comm, 0);
 	if (!w)
 		return;
-	int reset = raw->writes < w->last.writes;
-	w->total.bytes += reset ? raw->bytes : cw_counter_delta(w->last.bytes, raw->bytes);
-	w->total.writes += reset ? raw->writes : cw_counter_delta(w->last.writes, raw->writes);
-	w->last = *raw;
+	w->total.bytes += bytes;
+	w->total.writes += writes;
 }
 
 static int read_drops(struct cw_collector *c)
@@ -581,7 +608,7 @@ static int read_counters(struct cw_collector *c)
 		return 0;
 	c->missed = false;
 	err = cw_maps_read_stats(c->maps, on_stats, c);
-	err2 = cw_maps_read_writers(c->maps, on_writer, c);
+	err2 = c->group_writers ? cw_maps_read_writers(c->maps, on_writer, c) : 0;
 	c->settled = !err && !err2 && !c->missed && c->map_reads && now == c->activity;
 	c->activity = now;
 	c->map_reads++;
@@ -671,6 +698,34 @@ static bool find_groups(struct cache *k)
 }
 
 /* Reads the series' final counts, then deletes its BPF entries. */
+/* Reads and deletes the group's writer entries, so groups that come and go do
+ * not fill the writers map; their bytes stay in the per-command totals. */
+static int forget_writers(struct cw_collector *c, struct cache *k, uint64_t group)
+{
+	struct writer_set *ws = &k->gwriters;
+	size_t keep = 0;
+	int err = 0;
+
+	for (size_t j = 0; j < ws->n; j++) {
+		struct writer *g = &ws->w[j];
+		struct cw_writer_val raw;
+		if (g->group != group || err ||
+		    (err = cw_maps_forget_writer(c->maps, (unsigned)k->slot, group, g->comm, &raw))) {
+			ws->w[keep++] = *g;
+			continue;
+		}
+		struct cw_writer_key key = { .group = group, .root = (uint32_t)k->slot };
+		memcpy(key.comm, g->comm, CW_COMM_LEN);
+		on_writer(c, &key, &raw);
+	}
+	ws->n = keep;
+	index_clear(&ws->ix);
+	for (size_t j = 0; j < ws->n; j++)
+		index_insert(&ws->ix, cw_fnv1a(ws->w[j].comm, CW_COMM_LEN) ^ (ws->w[j].group * CW_FNV_PRIME),
+			     (uint32_t)j); /* capacity is there */
+	return err;
+}
+
 static int forget_series(struct cw_collector *c, struct cache *k, struct series *s)
 {
 	struct cw_stats raw;
@@ -679,6 +734,8 @@ static int forget_series(struct cw_collector *c, struct cache *k, struct series 
 	if (err)
 		return err;
 	account(k, s, &raw);
+	/* a writer entry left behind only takes room: the series is gone either way */
+	forget_writers(c, k, s->group);
 	return 0;
 }
 
@@ -771,10 +828,10 @@ static void top_writers(const struct cache *k, struct cw_cache_snap *out)
 {
 	size_t n = 0;
 
-	for (size_t j = 0; j < k->nwriters; j++) {
-		struct cw_writer_snap w = { .bytes = k->writers[j].total.bytes,
-					    .writes = k->writers[j].total.writes };
-		memcpy(w.comm, k->writers[j].comm, CW_COMM_LEN);
+	for (size_t j = 0; j < k->writers.n; j++) {
+		const struct writer *kw = &k->writers.w[j];
+		struct cw_writer_snap w = { .bytes = kw->total.bytes, .writes = kw->total.writes };
+		memcpy(w.comm, kw->comm, CW_COMM_LEN);
 		w.comm[CW_COMM_LEN - 1] = 0;
 		size_t pos = n;
 		while (pos > 0 && cmp_writer(&w, &out->writers[pos - 1]) < 0)
@@ -788,6 +845,38 @@ static void top_writers(const struct cache *k, struct cw_cache_snap *out)
 			n++;
 	}
 	out->nwriters = n;
+}
+
+static int cmp_group_writer(const void *a, const void *b)
+{
+	const struct cw_group_writer_snap *x = a, *y = b;
+
+	if (x->group != y->group)
+		return x->group < y->group ? -1 : 1;
+	return strncmp(x->comm, y->comm, CW_COMM_LEN);
+}
+
+/* Every (group, command) total, sorted for lookups by group: readers diff two
+ * snapshots to rank a directory's writers over an interval. */
+static int group_writers(const struct cache *k, struct cw_cache_snap *out)
+{
+	if (!k->gwriters.n)
+		return 0;
+	out->group_writers = malloc(k->gwriters.n * sizeof(*out->group_writers));
+	if (!out->group_writers)
+		return -1;
+	for (size_t j = 0; j < k->gwriters.n; j++) {
+		const struct writer *w = &k->gwriters.w[j];
+		struct cw_group_writer_snap *o = &out->group_writers[j];
+		o->group = w->group;
+		memcpy(o->comm, w->comm, CW_COMM_LEN);
+		o->comm[CW_COMM_LEN - 1] = 0;
+		o->bytes = w->total.bytes;
+		o->writes = w->total.writes;
+	}
+	out->ngroup_writers = k->gwriters.n;
+	qsort(out->group_writers, out->ngroup_writers, sizeof(*out->group_writers), cmp_group_writer);
+	return 0;
 }
 
 static void fill_dir(struct cw_dir_snap *d, const struct series *s, double now)
@@ -804,6 +893,7 @@ static void fill_dir(struct cw_dir_snap *d, const struct series *s, double now)
 		d->lat.count += d->lat.slots[b];
 	d->gone = s->gone_since != 0 && now >= s->gone_since;
 	d->folded = s->group == CW_GROUP_OTHER;
+	d->group = s->group;
 }
 
 /* The series in label order, built again only when one of them changed. */
@@ -834,7 +924,7 @@ static int publish_dirs(struct cache *k, double now)
 	return 0;
 }
 
-static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
+static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now, bool gw)
 {
 	out->name = strdup(k->name);
 	out->path = strdup(k->path);
@@ -848,7 +938,7 @@ static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now)
 	out->dirs = k->block_dirs;
 	out->ndirs = k->block_ndirs;
 	top_writers(k, out);
-	return 0;
+	return gw ? group_writers(k, out) : 0;
 }
 
 static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, double took)
@@ -868,7 +958,7 @@ static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, do
 		goto fail;
 	for (size_t i = 0; i < c->ncaches; i++) {
 		s->ncaches++;
-		if (snap_cache(&c->caches[i], &s->caches[i], now))
+		if (snap_cache(&c->caches[i], &s->caches[i], now, c->group_writers))
 			goto fail;
 	}
 	return s;
@@ -906,6 +996,13 @@ int cw_collector_poll(struct cw_collector *c)
 struct cw_snapbox *cw_collector_box(struct cw_collector *c)
 {
 	return c->box;
+}
+
+void cw_collector_publish_group_writers(struct cw_collector *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->group_writers = true;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void cw_collector_free(struct cw_collector *c)

@@ -15,6 +15,12 @@ void cw_collector_free(struct cw_collector *c);
 /* Where the snapshots are published; every reader (metrics, purger, top) takes
  * them from here. */
 struct cw_snapbox *cw_collector_box(struct cw_collector *c);
+/* Read the writers map and publish the writers in the snapshots from now on
+ * (cw_cache_snap.writers and .group_writers: top's columns). Off by default:
+ * the agent has no reader for them, and reading a map with an entry per series
+ * and command at every poll more than doubled an idle agent's poll CPU at
+ * 16,384 series (bench/poll_cpu.sh). */
+void cw_collector_publish_group_writers(struct cw_collector *c);
 
 /* Makes the watched set equal to caches[]: unchanged caches (same name, path,
  * group_depth, max_groups) keep their counters, removed ones vanish, new ones start

@@ -278,6 +278,24 @@ int cw_maps_clear_slot(struct cw_maps *m, unsigned slot)
 	return err;
 }
 
+int cw_maps_forget_writer(struct cw_maps *m, unsigned slot, uint64_t group, const char comm[CW_COMM_LEN],
+			  struct cw_writer_val *last_raw)
+{
+	struct cw_writer_key k = { .group = group, .root = slot };
+	int err;
+
+	if (slot >= CW_MAX_ROOTS)
+		return -EINVAL;
+	memcpy(k.comm, comm, CW_COMM_LEN);
+	err = bpf_map_lookup_elem(m->fd.writers, &k, last_raw);
+	if (err)
+		memset(last_raw, 0, sizeof(*last_raw));
+	if (err && err != -ENOENT)
+		return err;
+	err = bpf_map_delete_elem(m->fd.writers, &k);
+	return err == -ENOENT ? 0 : err;
+}
+
 int cw_maps_forget_group(struct cw_maps *m, unsigned slot, uint64_t group, struct cw_stats *last_raw)
 {
 	struct cw_stats_key k = { .group = group, .root = slot };

@@ -65,5 +65,8 @@ int cw_maps_clear_slot(struct cw_maps *m, unsigned slot);
 /* Deletes one group of a slot, reading its counters first into *last_raw
  * (zeroed if it had none), so nothing counted before the delete is lost. */
 int cw_maps_forget_group(struct cw_maps *m, unsigned slot, uint64_t group, struct cw_stats *last_raw);
+/* The same for one writer of a group (*last_raw zeroed if it had no entry). */
+int cw_maps_forget_writer(struct cw_maps *m, unsigned slot, uint64_t group, const char comm[CW_COMM_LEN],
+			  struct cw_writer_val *last_raw);
 
 #endif

@@ -73,6 +73,7 @@ void cw_snapshot_free(struct cw_snapshot *s)
 		cw_dir_block_put(c->block);
 		free(c->name);
 		free(c->path);
+		free(c->group_writers);
 	}
 	free(s->caches);
 	free(s);

@@ -25,9 +25,18 @@ struct cw_dir_snap {
 	struct cw_hist lat;
 	bool gone;           /* deleted on disk; kept until the stale TTL runs out */
 	bool folded;         /* the _other series (groups past max_groups), not a directory */
+	uint64_t group;      /* the BPF group key; cw_group_writer_snap.group refers to it */
 };
 
 struct cw_writer_snap {
+	char comm[CW_COMM_LEN];
+	uint64_t bytes;
+	uint64_t writes;
+};
+
+/* A command's cumulative writes into one group (dir) of a cache. */
+struct cw_group_writer_snap {
+	uint64_t group;
 	char comm[CW_COMM_LEN];
 	uint64_t bytes;
 	uint64_t writes;
@@ -47,6 +56,8 @@ struct cw_cache_snap {
 					* event triggers read it) */
 	size_t nwriters;
 	struct cw_writer_snap writers[CW_TOP_WRITERS]; /* by bytes, descending */
+	size_t ngroup_writers;
+	struct cw_group_writer_snap *group_writers;    /* sorted by (group, comm); owned */
 };
 
 struct cw_snapshot {

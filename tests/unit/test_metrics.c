@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include <cmocka.h>
 #include "http/exposition.h"
@@ -324,8 +325,18 @@ static void test_cache_info_mount(void **state)
 {
 	(void)state;
 	struct fixture *f = fixture_new();
+	struct stat st;
+	assert_int_equal(stat("/proc/self", &st), 0);
 	f->caches[0].path = "/proc/self";
+	/* Not armed: the path is not trusted to name a mount. */
+	f->caches[0].armed = false;
 	char *s = render_snap(&f->snap, CW_EXPO_TEXT);
+	assert_line(s, "cachewatch_cache_info{cache=\"gocache\",path=\"/proc/self\",mountpoint=\"\",device=\"\",fstype=\"\"} 1");
+	free(s);
+	/* Armed: the mount of the device the data plane armed. */
+	f->caches[0].armed = true;
+	f->caches[0].dev = st.st_dev;
+	s = render_snap(&f->snap, CW_EXPO_TEXT);
 	assert_line(s, "cachewatch_cache_info{cache=\"gocache\",path=\"/proc/self\",mountpoint=\"/proc\",device=\"proc\",fstype=\"proc\"} 1");
 	free(s);
 	free(f);

@@ -929,6 +929,7 @@ static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now, bo
 	out->name = strdup(k->name);
 	out->path = strdup(k->path);
 	out->armed = k->armed;
+	out->dev = k->dev;
 	out->group_depth = k->group_depth;
 	out->max_groups = k->max_groups;
 	out->written_bytes = k->written;

@@ -46,6 +46,7 @@ struct cw_cache_snap {
 	char *name;
 	char *path;
 	bool armed;          /* root exists, passed the root checks and is in the BPF roots map */
+	uint64_t dev;        /* st_dev of the armed root (valid when armed) */
 	unsigned group_depth;
 	unsigned max_groups;
 	size_t ndirs;

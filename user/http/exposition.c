@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "http/exposition.h"
 #include "http/exposition_proto.h"
 #include "lib/mountinfo.h"
@@ -516,9 +515,9 @@ static const char *backend_of(const struct cw_metrics_input *in)
 
 /* cachewatch_cache_info: the cache's path and the mount holding it, labelled as
  * node_exporter labels node_filesystem_* (mountpoint, device, fstype), so
- * queries can join them. Looked up at render time, so a cache that appeared,
- * or a file system mounted over it, is right at the next scrape; a root that
- * does not exist yet has empty mount labels. */
+ * queries can join them. The mount is looked up at render time from the armed
+ * root's device, so a root re-armed elsewhere is right at the next scrape; a
+ * root that is not armed (missing, or refused) has empty mount labels. */
 static void render_cache_info(struct render *r)
 {
 	const struct cw_snapshot *s = r->in->snap;
@@ -529,10 +528,11 @@ static void render_cache_info(struct render *r)
 	for (size_t i = 0; i < s->ncaches && !r->out->oom; i++) {
 		const struct cw_cache_snap *c = &s->caches[i];
 		struct cw_mount m = { "", "", "" };
-		struct stat st;
-		if (f && stat(c->path, &st) == 0) {
+		/* The device of the root the data plane validated and armed, not of
+		 * whatever the path resolves to now (through a swapped ancestor, say). */
+		if (f && c->armed) {
 			rewind(f);
-			if (cw_mountinfo_find(f, st.st_dev, c->path, &m))
+			if (cw_mountinfo_find(f, (dev_t)c->dev, c->path, &m))
 				m = (struct cw_mount){ "", "", "" };
 		}
 		char *path = sanitized(c->path), *mnt = sanitized(m.mountpoint), *dev = sanitized(m.device),

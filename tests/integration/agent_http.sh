@@ -178,28 +178,8 @@ prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
 	--web.listen-address="127.0.0.1:$PPORT" >"$T/prom.log" 2>&1 &
 prom=$!
 
-# pquery EXPR: the first sample's value, or "none"
-pquery() {
-	curl -s "$PURL/api/v1/query" --data-urlencode "query=$1" | python3 -c '
-import json, sys
-try:
-    r = json.load(sys.stdin)["data"]["result"]
-    print(r[0]["value"][1] if r else "none")
-except Exception:
-    print("none")'
-}
-
-wait_pquery() { # wait_pquery EXPR WANT [SECONDS]
-	i=0
-	while [ $i -lt "${3:-60}" ]; do
-		v=$(pquery "$1")
-		[ "$v" = "$2" ] && { echo "$v"; return 0; }
-		sleep 1
-		i=$((i + 1))
-	done
-	echo "$v"
-	return 1
-}
+pquery() { prom_query "$PURL" "$1"; }                  # pquery EXPR
+wait_pquery() { wait_prom_query "$PURL" "$@"; }        # wait_pquery EXPR WANT [SECONDS]
 
 check_eq "Prometheus scrapes the agent (up)" "$(wait_pquery 'up{job="cachewatch"}' 1)" 1
 check_eq "Prometheus sees the exact write bytes" \

@@ -93,29 +93,8 @@ CPORT=$(free_port 13)
 prom_start classic "$CPORT"
 cprom=$!
 
-# pquery PORT EXPR [TIME]: the first sample's value, or "none"
-pquery() {
-	curl -s "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" ${3:+--data-urlencode "time=$3"} |
-		python3 -c '
-import json, sys
-try:
-    r = json.load(sys.stdin)["data"]["result"]
-    print(r[0]["value"][1] if r else "none")
-except Exception:
-    print("none")'
-}
-
-wait_pquery() { # wait_pquery PORT EXPR WANT [SECONDS]
-	i=0
-	while [ $i -lt "${4:-60}" ]; do
-		v=$(pquery "$1" "$2")
-		[ "$v" = "$3" ] && { echo "$v"; return 0; }
-		sleep 1
-		i=$((i + 1))
-	done
-	echo "$v"
-	return 1
-}
+pquery() { prom_query "http://127.0.0.1:$1" "$2" "${3:-}"; }     # pquery PORT EXPR [TIME]
+wait_pquery() { p=$1; shift; wait_prom_query "http://127.0.0.1:$p" "$@"; } # PORT EXPR WANT [SECONDS]
 
 check_eq "native Prometheus scrapes the agent" "$(wait_pquery "$NPORT" 'up{job="cachewatch"}' 1)" 1
 check_eq "classic Prometheus scrapes the agent" "$(wait_pquery "$CPORT" 'up{job="cachewatch"}' 1)" 1

@@ -1,5 +1,6 @@
 # Shared by the shell integration tests (sourced from the repository root): TAP
-# output, free ports, and reading metrics from a running agent at $URL.
+# output, free ports, reading metrics from a running agent at $URL, and querying
+# a real Prometheus.
 n=0
 failed=0
 
@@ -39,6 +40,33 @@ wait_metric() {
 		v=$(metric "$1")
 		[ "$v" = "$2" ] && { echo "$v"; return 0; }
 		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$v"
+	return 1
+}
+
+# prom_query BASEURL EXPR [TIME]: the first sample's value of a Prometheus
+# instant query, or "none"
+prom_query() {
+	curl -s "$1/api/v1/query" --data-urlencode "query=$2" ${3:+--data-urlencode "time=$3"} |
+		python3 -c '
+import json, sys
+try:
+    r = json.load(sys.stdin)["data"]["result"]
+    print(r[0]["value"][1] if r else "none")
+except Exception:
+    print("none")'
+}
+
+# wait_prom_query BASEURL EXPR WANT [SECONDS]: polls until the query gives WANT;
+# prints the last value
+wait_prom_query() {
+	i=0
+	while [ $i -lt "${4:-60}" ]; do
+		v=$(prom_query "$1" "$2")
+		[ "$v" = "$3" ] && { echo "$v"; return 0; }
+		sleep 1
 		i=$((i + 1))
 	done
 	echo "$v"

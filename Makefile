@@ -123,8 +123,8 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcachewatch.a $(wildcard t
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libcachewatch.a $(LDFLAGS_SAN) $(LDLIBS) -lcmocka
 
-# test_dataplane drives io_uring renames and unlinks through liburing.
-$(BUILD)/tests/test_dataplane: LDLIBS += -luring
+# The data-plane tests drive io_uring through liburing (tests/integration/dp_harness.h).
+$(ITEST_BINS): LDLIBS += -luring
 
 $(BUILD)/tests/%: tests/integration/%.c $(BUILD)/libcachewatch.a $(wildcard tests/integration/*.h)
 	@mkdir -p $(BUILD)/tests

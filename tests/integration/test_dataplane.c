@@ -18,109 +18,10 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <liburing.h>
-#include "dataplane/collector.h"
-#include "config/config.h"
-#include "dataplane/loader.h"
-#include "lib/log.h"
-#include "tap.h"
+#include "dp_harness.h"
 
 #define WRITERS 4      /* concurrent processes */
 #define ROUNDS 50      /* rounds of the five write calls each */
-
-struct ctx {
-	enum cw_backend backend;
-	const char *expect;
-	char work[PATH_MAX];
-	struct cw_loader *loader;
-	struct cw_collector *coll;
-	char tmpfs[PATH_MAX]; /* a tmpfs root */
-	int ext4_unlink_bytes; /* does the backend see unlinked bytes on tmpfs? */
-};
-
-static void die(const char *what)
-{
-	printf("Bail out! %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-/* snprintf that refuses to truncate a path silently. */
-static __attribute__((format(printf, 3, 4))) void fmt(char *out, size_t len, const char *f, ...)
-{
-	va_list ap;
-
-	va_start(ap, f);
-	int n = vsnprintf(out, len, f, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= len) {
-		printf("Bail out! path too long: %s\n", out);
-		exit(1);
-	}
-}
-
-static void mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	fmt(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		mkdir(buf, 0755);
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		die(path);
-}
-
-static void pathf(char *out, const struct ctx *c, const char *rel)
-{
-	fmt(out, PATH_MAX, "%s/%s", c->work, rel);
-}
-
-static const struct cw_cache_snap *cache_snap(struct cw_snapshot *s, const char *cache)
-{
-	for (size_t i = 0; s && i < s->ncaches; i++)
-		if (!strcmp(s->caches[i].name, cache))
-			return &s->caches[i];
-	return NULL;
-}
-
-static const struct cw_dir_snap *find(struct cw_snapshot *s, const char *cache, const char *dir)
-{
-	const struct cw_cache_snap *c = cache_snap(s, cache);
-
-	for (size_t j = 0; c && j < c->ndirs; j++)
-		if (!strcmp(c->dirs[j].dir, dir))
-			return &c->dirs[j];
-	return NULL;
-}
-
-static struct cw_snapshot *poll_now(struct ctx *c)
-{
-	cw_collector_poll(c->coll);
-	return cw_snapbox_get(cw_collector_box(c->coll));
-}
-
-static void apply(struct ctx *c, struct cw_cache_config *caches, size_t n)
-{
-	char err[256];
-
-	if (cw_collector_apply(c->coll, caches, n, err, sizeof(err))) {
-		printf("Bail out! apply: %s\n", err);
-		exit(1);
-	}
-}
-
-static void cache(struct cw_cache_config *cc, const char *name, const char *path, unsigned depth,
-		  unsigned max_groups)
-{
-	cw_cache_config_defaults(cc);
-	cc->name = (char *)name;
-	cc->path = (char *)path;
-	cc->group_depth = depth;
-	cc->max_groups = max_groups;
-}
 
 /* Every write syscall once per round, with sizes that make each call's share
  * identifiable: write 100, pwrite64 200, writev 2x150, pwritev 2x200, pwritev2 500. */
@@ -163,23 +64,6 @@ static void run_writers(char paths[][PATH_MAX], int n)
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			tap_diag("writer %d failed (status %d)", i, st);
 	}
-}
-
-static void write_bytes(const char *path, size_t n)
-{
-	char buf[4096];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	memset(buf, 'y', sizeof(buf));
-	if (fd < 0)
-		die(path);
-	while (n) {
-		size_t k = n < sizeof(buf) ? n : sizeof(buf);
-		if (write(fd, buf, k) != (ssize_t)k)
-			die(path);
-		n -= k;
-	}
-	close(fd);
 }
 
 /* Concurrent writers through all five syscalls into nested dirs of two roots. */
@@ -583,15 +467,6 @@ static void unlink_files(const char *dir, const char *name, int from, int to)
 }
 
 /* Runs a shell command made of fmtstr with every %s replaced by path a. */
-static void sh(const char *fmtstr, const char *a)
-{
-	char cmd[5 * PATH_MAX];
-
-	fmt(cmd, sizeof(cmd), fmtstr, a, a, a, a);
-	if (system(cmd))
-		tap_diag("'%s' failed", cmd);
-}
-
 /* Captures what the agent logs (stderr) between log_begin and log_end into buf. */
 struct logcap {
 	int saved, fd;
@@ -1242,43 +1117,6 @@ static void test_compat_syscalls(struct ctx *c)
 }
 #endif
 
-/* A directory on ext4 under the work dir: the work dir itself if it is ext4,
- * else a loop-mounted image (mounted is set to unmount it afterwards). */
-static int ext4_dir(struct ctx *c, const char *rel, char *out, int *mounted)
-{
-	struct statfs sf;
-	char img[PATH_MAX], cmd[3 * PATH_MAX];
-
-	*mounted = 0;
-	pathf(out, c, rel);
-	mkdirs(out);
-	if (statfs(out, &sf) == 0 && sf.f_type == 0xEF53 /* EXT4_SUPER_MAGIC */)
-		return 0;
-	pathf(img, c, "ext4.img");
-	fmt(cmd, sizeof(cmd), "truncate -s 64M '%s' && mkfs.ext4 -q -F '%s' && mount -o loop '%s' '%s'",
-	    img, img, img, out);
-	if (system(cmd))
-		return -1;
-	*mounted = 1;
-	return 0;
-}
-
-/* Submits one prepared request per name and waits for all; returns how many succeeded. */
-static int uring_run(struct io_uring *ring, int n)
-{
-	struct io_uring_cqe *cqe;
-	int ok = 0;
-
-	io_uring_submit(ring);
-	for (int i = 0; i < n; i++) {
-		if (io_uring_wait_cqe(ring, &cqe))
-			break;
-		ok += cqe->res == 0;
-		io_uring_cqe_seen(ring, cqe);
-	}
-	return ok;
-}
-
 struct uring_unlinker {
 	int dfd, first, count, ok;
 };
@@ -1486,37 +1324,10 @@ static void test_unlink_symlink(struct ctx *c)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "backend", required_argument, NULL, 'b' },
-		{ "expect-backend", required_argument, NULL, 'e' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "bin", required_argument, NULL, 'x' },
-		{ 0 },
-	};
-	struct ctx c = { .backend = CW_BACKEND_AUTO };
-	const char *workdir = NULL, *bin = getenv("CW_BIN");
-	char err[512];
-	int opt;
+	struct ctx c = { 0 };
+	const char *bin;
 
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'b':
-			if (cw_backend_parse(optarg, &c.backend))
-				return 2;
-			break;
-		case 'e': c.expect = optarg; break;
-		case 'w': workdir = optarg; break;
-		case 'x': bin = optarg; break;
-		default: return 2;
-		}
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (getenv("CW_DEBUG"))
-		cw_log_setup(CW_LOG_DEBUG, CW_LOG_LOGFMT);
-	fmt(c.work, sizeof(c.work), "%s/cw-dataplane-XXXXXX", workdir ? workdir : "/var/tmp");
-	if (!mkdtemp(c.work))
-		die("mkdtemp");
-	tap_diag("workdir %s", c.work);
+	dp_options(&c, argc, argv, &bin);
 
 	/* opened before the agent attaches; written after */
 	char pre[PATH_MAX];
@@ -1527,23 +1338,10 @@ int main(int argc, char **argv)
 	if (prefd < 0)
 		die(pre);
 
-	struct cw_loader_opts lo = { .backend = c.backend };
-	if (!tap_ok(cw_loader_open(&lo, &c.loader, err, sizeof(err)) == 0, "load and attach (%s)",
-		    cw_backend_name(c.backend))) {
-		tap_diag("%s", err);
+	if (dp_attach(&c))
 		return tap_done();
-	}
-	c.backend = cw_loader_backend(c.loader);
-	tap_diag("backend %s", cw_backend_name(c.backend));
-	if (c.expect)
-		tap_ok(!strcmp(c.expect, cw_backend_name(c.backend)), "auto chose %s (expected %s)",
-		       cw_backend_name(c.backend), c.expect);
 	/* fentry/kprobe see every inode at vfs_unlink; tracepoint only through ext4's tracepoint */
 	c.ext4_unlink_bytes = c.backend != CW_BACKEND_TRACEPOINT;
-	if (cw_collector_new(c.loader, 1000, &c.coll))
-		die("collector");
-	cw_collector_publish_group_writers(c.coll); /* as top does */
-
 	test_syscalls_concurrent(&c);
 	test_write_errors(&c);
 	test_preopened_and_mounts(&c, prefd);
@@ -1574,8 +1372,7 @@ int main(int argc, char **argv)
 	test_io_uring_rename(&c);
 	test_unlink_symlink(&c);
 	test_walk_depth(&c); /* last: it makes a drop on purpose */
-	cw_collector_free(c.coll);
-	cw_loader_close(c.loader);
+	dp_detach(&c);
 
 	if (bin) {
 		test_cleanup_on_signal(&c, bin, SIGTERM);
@@ -1583,9 +1380,5 @@ int main(int argc, char **argv)
 	} else {
 		tap_ok(0, "CW_BIN or --bin names the cachewatch binary for the signal tests");
 	}
-	char cmd[PATH_MAX + 16];
-	fmt(cmd, sizeof(cmd), "rm -rf '%s'", c.work);
-	if (system(cmd))
-		tap_diag("could not remove %s", c.work);
-	return tap_done();
+	return dp_done(&c);
 }

@@ -54,6 +54,24 @@ struct cw_stats {
 	__u64 lat_slots[CW_HIST_SLOTS]; /* slot i: [2^i, 2^(i+1)) ns; slot 0 also holds 0 */
 	__u64 unlinks;
 	__u64 unlinked_bytes;
+	/* Reads of files under the directory (issue 13). */
+	__u64 read_bytes;
+	__u64 reads;        /* every attributed read call, failed ones included */
+	__u64 read_errors;  /* negative returns */
+	__u64 read_opens;   /* opens of existing files for reading */
+	/* Ranges cloned into files (reflink, FICLONE, copy_file_range served by a
+	 * clone): no data was written. */
+	__u64 clone_bytes;
+	/* Size changes since the agent started, as monotonic pairs so every field
+	 * stays a counter: apparent bytes (i_size) and allocation (i_size rounded
+	 * up to the file system block) added and removed. */
+	__u64 size_added;
+	__u64 size_removed;
+	__u64 alloc_added;
+	__u64 alloc_removed;
+	/* Files written (created or rewritten) and files read back after being written. */
+	__u64 entries_written;
+	__u64 entries_reused;
 };
 
 /* Commits to the stats and writers maps, counted per CPU (slot = CPU id modulo

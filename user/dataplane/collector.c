@@ -886,6 +886,17 @@ static void fill_dir(struct cw_dir_snap *d, const struct series *s, double now)
 	d->write_errors = s->total.write_errors;
 	d->unlinks = s->total.unlinks;
 	d->unlinked_bytes = s->total.unlinked_bytes;
+	d->read_bytes = s->total.read_bytes;
+	d->reads = s->total.reads;
+	d->read_errors = s->total.read_errors;
+	d->read_opens = s->total.read_opens;
+	d->clone_bytes = s->total.clone_bytes;
+	d->size_added = s->total.size_added;
+	d->size_removed = s->total.size_removed;
+	d->alloc_added = s->total.alloc_added;
+	d->alloc_removed = s->total.alloc_removed;
+	d->entries_written = s->total.entries_written;
+	d->entries_reused = s->total.entries_reused;
 	d->lat.sum_ns = s->total.lat_sum_ns;
 	memcpy(d->lat.slots, s->total.lat_slots, sizeof(d->lat.slots));
 	d->lat.count = 0;

@@ -22,6 +22,17 @@ struct cw_dir_snap {
 	uint64_t write_errors;
 	uint64_t unlinks;
 	uint64_t unlinked_bytes;
+	uint64_t read_bytes;      /* the cw_stats fields of the same names */
+	uint64_t reads;
+	uint64_t read_errors;
+	uint64_t read_opens;
+	uint64_t clone_bytes;
+	uint64_t size_added;
+	uint64_t size_removed;
+	uint64_t alloc_added;
+	uint64_t alloc_removed;
+	uint64_t entries_written;
+	uint64_t entries_reused;
 	struct cw_hist lat;
 	bool gone;           /* deleted on disk; kept until the stale TTL runs out */
 	bool folded;         /* the _other series (groups past max_groups), not a directory */

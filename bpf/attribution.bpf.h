@@ -43,6 +43,9 @@ enum scratch_slot {
 	SLOT_WRITEV,      /* vfs_writev */
 	SLOT_UNLINK,      /* vfs_unlink, ext4_unlink_enter */
 	SLOT_UNLINK_PATH, /* raw sys_exit: unlink path strings */
+	SLOT_READ,        /* vfs_read, vfs_readv, or the raw sys_exit of every read call */
+	SLOT_COPY,        /* copy_file_range, sendfile, splice, clones (both files, one after the other) */
+	SLOT_URING,       /* io_uring_complete */
 	SLOT_MAX,
 };
 

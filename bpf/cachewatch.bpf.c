@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Per-directory write/unlink accounting for watched cache roots; three attach backends. */
+/* Per-directory write/read/unlink accounting for watched cache roots; three attach backends. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -28,6 +28,7 @@ __u64 group_count[CW_MAX_ROOTS];
 #include "counters.bpf.h"
 #include "attribution.bpf.h"
 #include "inflight.bpf.h"
+#include "paths.bpf.h"
 #include "fentry.bpf.h"
 #include "kprobe.bpf.h"
 #include "unlink_path.bpf.h"

@@ -124,6 +124,53 @@ static __always_inline void commit_write(const struct cw_stats_key *key, __s64 r
 	activity_bump();
 }
 
+/* A write whose duration is not measured (io_uring: submission and completion
+ * are apart): counted like commit_write, but kept out of the latency histogram,
+ * whose count is then the number of timed write calls. */
+static __always_inline void commit_write_untimed(const struct cw_stats_key *key, __s64 ret)
+{
+	struct cw_stats *st = stats_get(key);
+
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->writes, 1);
+	if (ret < 0)
+		__sync_fetch_and_add(&st->write_errors, 1);
+	else
+		__sync_fetch_and_add(&st->write_bytes, ret);
+	count_writer(key, ret);
+	activity_bump();
+}
+
+/* One read call on a file under the series' directory: ret is its result. */
+static __always_inline void commit_read(const struct cw_stats_key *key, __s64 ret)
+{
+	struct cw_stats *st = stats_get(key);
+
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->reads, 1);
+	if (ret < 0)
+		__sync_fetch_and_add(&st->read_errors, 1);
+	else
+		__sync_fetch_and_add(&st->read_bytes, ret);
+	activity_bump();
+}
+
+/* A range shared with another file by a clone (reflink): no data was written. */
+static __always_inline void commit_clone(const struct cw_stats_key *key, __s64 bytes)
+{
+	struct cw_stats *st;
+
+	if (bytes <= 0)
+		return;
+	st = stats_get(key);
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->clone_bytes, bytes);
+	activity_bump();
+}
+
 static __always_inline void commit_unlink(const struct cw_stats_key *key, __u64 bytes)
 {
 	struct cw_stats *st = stats_get(key);

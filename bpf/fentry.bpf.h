@@ -1,4 +1,4 @@
-/* fentry/fexit backend: vfs_write, vfs_writev, vfs_unlink, vfs_rename through BPF trampolines. */
+/* fentry/fexit backend: vfs_write, vfs_writev, reads, in-kernel copies, clones, vfs_unlink, vfs_rename through BPF trampolines. */
 #ifndef CW_FENTRY_BPF_H
 #define CW_FENTRY_BPF_H
 
@@ -28,6 +28,90 @@ int BPF_PROG(fx_vfs_writev, struct file *file, const void *vec, unsigned long vl
 	     int flags, ssize_t ret)
 {
 	write_exit(ret);
+	return 0;
+}
+
+/* Reads: fexit has the file and the result together, no entry program. */
+SEC("fexit/vfs_read")
+int BPF_PROG(fx_vfs_read, struct file *file, char *buf, size_t count, loff_t *pos, ssize_t ret)
+{
+	read_file(file, ret, SLOT_READ);
+	return 0;
+}
+
+SEC("fexit/vfs_readv")
+int BPF_PROG(fx_vfs_readv, struct file *file, const void *vec, unsigned long vlen, loff_t *pos,
+	     int flags, ssize_t ret)
+{
+	read_file(file, ret, SLOT_READ);
+	return 0;
+}
+
+/* In-kernel copies: both files are the 1st and 3rd arguments of each. */
+SEC("fentry/vfs_copy_file_range")
+int BPF_PROG(fe_vfs_copy_file_range, struct file *in, loff_t pos_in, struct file *out)
+{
+	copy_enter(in, out, COPY_RANGE);
+	return 0;
+}
+
+SEC("fexit/vfs_copy_file_range")
+int BPF_PROG(fx_vfs_copy_file_range, struct file *in, loff_t pos_in, struct file *out, loff_t pos_out,
+	     size_t len, unsigned int flags, ssize_t ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+/* sendfile, and copy_file_range's fallback before 6.7 (then nested) */
+SEC("fentry/do_splice_direct")
+int BPF_PROG(fe_do_splice_direct, struct file *in, loff_t *ppos, struct file *out)
+{
+	copy_enter(in, out, COPY_DATA);
+	return 0;
+}
+
+SEC("fexit/do_splice_direct")
+int BPF_PROG(fx_do_splice_direct, struct file *in, loff_t *ppos, struct file *out, loff_t *opos,
+	     size_t len, unsigned int flags, long ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+/* copy_file_range's fallback from 6.7 */
+SEC("fentry/splice_file_range")
+int BPF_PROG(fe_splice_file_range)
+{
+	copy_spliced();
+	return 0;
+}
+
+/* splice(2) and IORING_OP_SPLICE: one side is a pipe, which attribution skips */
+SEC("fentry/do_splice")
+int BPF_PROG(fe_do_splice, struct file *in, loff_t *off_in, struct file *out)
+{
+	copy_enter(in, out, COPY_DATA);
+	return 0;
+}
+
+SEC("fexit/do_splice")
+int BPF_PROG(fx_do_splice, struct file *in, loff_t *off_in, struct file *out, loff_t *off_out,
+	     size_t len, unsigned int flags, long ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+/* FICLONE, FICLONERANGE: returns the bytes remapped */
+SEC("fexit/vfs_clone_file_range")
+int BPF_PROG(fx_vfs_clone_file_range, struct file *in, loff_t pos_in, struct file *out, loff_t pos_out,
+	     loff_t len, unsigned int flags, loff_t ret)
+{
+	struct cw_stats_key key;
+
+	if (ret > 0 && attribute_file(out, &key, SLOT_COPY))
+		commit_clone(&key, ret);
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* kprobe/kretprobe backend: the same VFS functions as fentry, for kernels that refuse trampolines. */
+/* kprobe/kretprobe backend: the same VFS functions as fentry (writes, reads, copies, clones, unlinks, renames), for kernels that refuse trampolines. */
 #ifndef CW_KPROBE_BPF_H
 #define CW_KPROBE_BPF_H
 
@@ -27,6 +27,99 @@ SEC("kretprobe/vfs_writev")
 int BPF_KRETPROBE(krp_vfs_writev, long ret)
 {
 	write_exit(ret);
+	return 0;
+}
+
+/* Reads and in-kernel copies keep their files between entry and return in the
+ * copies map (paths.bpf.h): a kretprobe has only the result. */
+SEC("kprobe/vfs_read")
+int BPF_KPROBE(kp_vfs_read, struct file *file)
+{
+	copy_enter(file, NULL, COPY_DATA);
+	return 0;
+}
+
+SEC("kretprobe/vfs_read")
+int BPF_KRETPROBE(krp_vfs_read, long ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/vfs_readv")
+int BPF_KPROBE(kp_vfs_readv, struct file *file)
+{
+	copy_enter(file, NULL, COPY_DATA);
+	return 0;
+}
+
+SEC("kretprobe/vfs_readv")
+int BPF_KRETPROBE(krp_vfs_readv, long ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/vfs_copy_file_range")
+int BPF_KPROBE(kp_vfs_copy_file_range, struct file *in, loff_t pos_in, struct file *out)
+{
+	copy_enter(in, out, COPY_RANGE);
+	return 0;
+}
+
+SEC("kretprobe/vfs_copy_file_range")
+int BPF_KRETPROBE(krp_vfs_copy_file_range, long ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/do_splice_direct")
+int BPF_KPROBE(kp_do_splice_direct, struct file *in, loff_t *ppos, struct file *out)
+{
+	copy_enter(in, out, COPY_DATA);
+	return 0;
+}
+
+SEC("kretprobe/do_splice_direct")
+int BPF_KRETPROBE(krp_do_splice_direct, long ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/splice_file_range")
+int BPF_KPROBE(kp_splice_file_range)
+{
+	copy_spliced();
+	return 0;
+}
+
+SEC("kprobe/do_splice")
+int BPF_KPROBE(kp_do_splice, struct file *in, loff_t *off_in, struct file *out)
+{
+	copy_enter(in, out, COPY_DATA);
+	return 0;
+}
+
+SEC("kretprobe/do_splice")
+int BPF_KRETPROBE(krp_do_splice, long ret)
+{
+	copy_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/vfs_clone_file_range")
+int BPF_KPROBE(kp_vfs_clone_file_range, struct file *in, loff_t pos_in, struct file *out)
+{
+	copy_enter(NULL, out, COPY_CLONE);
+	return 0;
+}
+
+SEC("kretprobe/vfs_clone_file_range")
+int BPF_KRETPROBE(krp_vfs_clone_file_range, long ret)
+{
+	copy_exit(ret);
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* Tracepoint backend: raw sys_enter/sys_exit dispatch on the syscall number (64-bit and i386), ext4 unlink and io_uring rename tracepoints. */
+/* Tracepoint backend: raw sys_enter/sys_exit dispatch on the syscall number (64-bit and i386) for writes, reads, copies, clones, unlinks and renames; ext4 unlink tracepoints. */
 #ifndef CW_TRACEPOINT_BPF_H
 #define CW_TRACEPOINT_BPF_H
 
@@ -37,6 +37,11 @@ enum sys_op {
 	SYS_UNLINK,   /* path */
 	SYS_UNLINKAT, /* dfd, path, flags */
 	SYS_RENAME,   /* rename, renameat, renameat2 */
+	SYS_READ,     /* read, pread64, readv, preadv, preadv2: fd first */
+	SYS_SENDFILE, /* out_fd, in_fd */
+	SYS_SPLICE,   /* fd_in, off_in, fd_out */
+	SYS_COPY,     /* copy_file_range: fd_in, off_in, fd_out */
+	SYS_IOCTL,    /* fd, cmd, arg: FICLONE and FICLONERANGE */
 };
 
 static __always_inline enum sys_op native_op(long nr)
@@ -56,6 +61,20 @@ static __always_inline enum sys_op native_op(long nr)
 	case NR_renameat:
 	case NR_renameat2:
 		return SYS_RENAME;
+	case NR_read:
+	case NR_pread64:
+	case NR_readv:
+	case NR_preadv:
+	case NR_preadv2:
+		return SYS_READ;
+	case NR_sendfile:
+		return SYS_SENDFILE;
+	case NR_splice:
+		return SYS_SPLICE;
+	case NR_copy_file_range:
+		return SYS_COPY;
+	case NR_ioctl:
+		return SYS_IOCTL;
 	}
 	return SYS_OTHER;
 }
@@ -78,6 +97,21 @@ static __always_inline enum sys_op ia32_op(long nr)
 	case NR_ia32_renameat:
 	case NR_ia32_renameat2:
 		return SYS_RENAME;
+	case NR_ia32_read:
+	case NR_ia32_pread64:
+	case NR_ia32_readv:
+	case NR_ia32_preadv:
+	case NR_ia32_preadv2:
+		return SYS_READ;
+	case NR_ia32_sendfile:
+	case NR_ia32_sendfile64:
+		return SYS_SENDFILE;
+	case NR_ia32_splice:
+		return SYS_SPLICE;
+	case NR_ia32_copy_file_range:
+		return SYS_COPY;
+	case NR_ia32_ioctl:
+		return SYS_IOCTL;
 	}
 	return SYS_OTHER;
 }
@@ -146,6 +180,75 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 /* unlinkat's flag for "remove a directory" (include/uapi/linux/fcntl.h). */
 #define AT_REMOVEDIR 0x200
 
+/* The file behind argument i of the current syscall, NULL if none. */
+static __always_inline struct file *arg_file(struct pt_regs *regs, int ia32, int i)
+{
+	return fd_file(bpf_get_current_task_btf(), (int)syscall_arg(regs, ia32, i));
+}
+
+/* copy_file_range: the call is timed as a write into fd_out unless the file
+ * system may serve it by a clone (same superblock, remap_file_range), which
+ * is then counted as cloned bytes at sys_exit. */
+static __always_inline void copy_sys_enter(struct pt_regs *regs, int ia32)
+{
+	struct file *out = arg_file(regs, ia32, 2);
+
+	if (!copy_may_clone(arg_file(regs, ia32, 0), out))
+		write_enter(out, SLOT_WRITE);
+}
+
+static __always_inline void copy_sys_exit(struct pt_regs *regs, int ia32, long ret)
+{
+	struct file *in = arg_file(regs, ia32, 0), *out = arg_file(regs, ia32, 2);
+	struct cw_stats_key key;
+
+	if (!copy_may_clone(in, out)) {
+		write_exit(ret);
+		read_file(in, ret, SLOT_READ);
+		return;
+	}
+	if (ret > 0 && out && attribute_file(out, &key, SLOT_COPY))
+		commit_clone(&key, ret);
+}
+
+/* include/uapi/linux/fs.h: _IOW(0x94, 9, int) and _IOW(0x94, 13, struct
+ * file_clone_range), the same numbers in both ABIs. */
+#define CW_FICLONE 0x40049409
+#define CW_FICLONERANGE 0x4020940d
+
+struct cw_file_clone_range {
+	__s64 src_fd;
+	__u64 src_offset;
+	__u64 src_length; /* 0: to the end of the source */
+	__u64 dest_offset;
+};
+
+/* A successful clone ioctl returns 0: the bytes are the range asked for, or
+ * the source from its offset to its end (the kernel refuses ranges past it). */
+static __always_inline void ioctl_sys_exit(struct pt_regs *regs, int ia32, long ret)
+{
+	__u32 cmd = syscall_arg(regs, ia32, 1);
+	struct cw_file_clone_range r = {};
+	struct cw_stats_key key;
+	struct file *src, *out;
+
+	if ((cmd != CW_FICLONE && cmd != CW_FICLONERANGE) || ret != 0)
+		return;
+	out = arg_file(regs, ia32, 0);
+	if (!out || !attribute_file(out, &key, SLOT_COPY))
+		return;
+	if (cmd == CW_FICLONE)
+		r.src_fd = (int)syscall_arg(regs, ia32, 2);
+	else if (bpf_probe_read_user(&r, sizeof(r), (void *)syscall_arg(regs, ia32, 2)))
+		return;
+	if (!r.src_length) {
+		src = fd_file(bpf_get_current_task_btf(), (int)r.src_fd);
+		__s64 size = src ? BPF_CORE_READ(src, f_inode, i_size) : 0;
+		r.src_length = size > (__s64)r.src_offset ? size - r.src_offset : 0;
+	}
+	commit_clone(&key, r.src_length);
+}
+
 /* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
  * dispatch on its number: measured cheaper than the per-syscall tracepoints,
  * whose perf-buffer path costs more on both the watched and the unrelated
@@ -157,8 +260,14 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 
 	switch (decode_syscall(id, &ia32)) {
 	case SYS_WRITE:
-		write_enter(fd_file(bpf_get_current_task_btf(), (int)syscall_arg(regs, ia32, 0)),
-			    SLOT_WRITE);
+	case SYS_SENDFILE:
+		write_enter(arg_file(regs, ia32, 0), SLOT_WRITE);
+		break;
+	case SYS_SPLICE:
+		write_enter(arg_file(regs, ia32, 2), SLOT_WRITE);
+		break;
+	case SYS_COPY:
+		copy_sys_enter(regs, ia32);
 		break;
 	case SYS_UNLINK:
 		unlink_sys_enter(AT_FDCWD, (const char *)syscall_arg(regs, ia32, 0));
@@ -184,6 +293,24 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	case SYS_WRITE:
 		write_exit(ret);
 		break;
+	/* reads are counted at exit only: the file and the result, no entry state */
+	case SYS_READ:
+		read_file(arg_file(regs, ia32, 0), ret, SLOT_READ);
+		break;
+	case SYS_SENDFILE:
+		write_exit(ret);
+		read_file(arg_file(regs, ia32, 1), ret, SLOT_READ);
+		break;
+	case SYS_SPLICE:
+		write_exit(ret);
+		read_file(arg_file(regs, ia32, 0), ret, SLOT_READ);
+		break;
+	case SYS_COPY:
+		copy_sys_exit(regs, ia32, ret);
+		break;
+	case SYS_IOCTL:
+		ioctl_sys_exit(regs, ia32, ret);
+		break;
 	case SYS_UNLINK:
 	case SYS_UNLINKAT:
 		unlink_sys_exit(ret);
@@ -194,20 +321,6 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	default:
 		break;
 	}
-	return 0;
-}
-
-/* io_uring renames (IORING_OP_RENAMEAT) reach the VFS without any syscall the
- * programs above see: invalidate cached decisions when one completes. arg 1 is
- * the request in every version of this tracepoint; the result's place moved
- * (5.x passed it by value, 6.3 a cqe pointer), so any completed rename bumps. */
-SEC("tp_btf/io_uring_complete")
-int BPF_PROG(tpb_io_uring_complete, void *ring, void *req)
-{
-	struct io_kiocb *r = req;
-
-	if (BPF_CORE_READ(r, opcode) == bpf_core_enum_value(enum io_uring_op, IORING_OP_RENAMEAT))
-		bump_gen(0);
 	return 0;
 }
 

@@ -111,9 +111,13 @@ static int has_btf_tracepoint(const struct btf *vmlinux, const char *tp, const c
  * after what changed. */
 struct kernel_features {
 	bool vfs_writev;           /* vfs_writev exists (some builds inline it away) */
+	bool vfs_readv;            /* the same for vfs_readv */
 	bool vfs_unlink_has_ns;    /* 5.12: vfs_unlink() takes a user namespace (6.3: idmap) first */
 	bool ext4_unlink_tp;       /* ext4_unlink_enter/exit tracepoints (ext4 loaded) */
-	bool io_uring_complete_tp; /* io_uring_complete tracepoint (io_uring built in) */
+	bool uring_complete_res;   /* io_uring_complete(ctx, req, user_data, res, ...): 5.17 to 6.2 */
+	bool uring_complete_cqe;   /* io_uring_complete(ctx, req, cqe): 6.3 passes the CQE instead */
+	bool splice_file_range;    /* 6.7: copy_file_range's fallback calls splice_file_range,
+				    * no longer do_splice_direct */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -126,13 +130,53 @@ static bool vfs_unlink_has_ns(const struct btf *btf)
 	return proto ? btf_vlen(proto) == 4 : true;
 }
 
+/* Parameter i of a tracepoint's BTF prototype (0 is the tracepoint's own data
+ * pointer) is a pointer? -1 if the prototype has no such parameter. */
+static int tp_param_is_ptr(const struct btf *btf, const char *tp, unsigned i, unsigned *vlen)
+{
+	char name[128];
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) : -1;
+	if (id <= 0)
+		return -1;
+	const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+	if (!t || !btf_is_ptr(t))
+		return -1;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t))
+		return -1;
+	*vlen = btf_vlen(t);
+	if (i >= *vlen)
+		return -1;
+	id = btf__resolve_type(btf, btf_params(t)[i].type);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	return t && btf_is_ptr(t);
+}
+
+/* io_uring_complete: (ctx, user_data, res) before 5.17, no request to read;
+ * (ctx, req, user_data, res, cflags ...) from 5.17; (ctx, req, cqe) from 6.3. */
+static void probe_uring_complete(const struct btf *btf, struct kernel_features *kf)
+{
+	unsigned vlen = 0;
+
+	kf->uring_complete_res = kf->uring_complete_cqe = false;
+	if (tp_param_is_ptr(btf, "io_uring_complete", 2, &vlen) != 1)
+		return;
+	kf->uring_complete_cqe = vlen == 4 && tp_param_is_ptr(btf, "io_uring_complete", 3, &vlen) == 1;
+	kf->uring_complete_res = vlen >= 5;
+}
+
 static void probe_features(const struct btf *btf, struct kernel_features *kf)
 {
 	kf->vfs_writev = !btf || btf_has_func(btf, "vfs_writev");
+	kf->vfs_readv = !btf || btf_has_func(btf, "vfs_readv");
 	kf->vfs_unlink_has_ns = vfs_unlink_has_ns(btf);
 	kf->ext4_unlink_tp = has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
 			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
-	kf->io_uring_complete_tp = has_btf_tracepoint(btf, "io_uring_complete", NULL);
+	probe_uring_complete(btf, kf);
+	kf->splice_file_range = btf_has_func(btf, "splice_file_range");
 }
 
 /* When a program is wanted, beyond its backend being chosen. */
@@ -142,7 +186,10 @@ enum prog_need {
 	NEED_UNLINK_3ARGS, /* vfs_unlink before 5.12 */
 	NEED_UNLINK_4ARGS, /* vfs_unlink from 5.12 */
 	NEED_EXT4_UNLINK_TP,
-	NEED_IO_URING_COMPLETE_TP,
+	NEED_VFS_READV,
+	NEED_URING_COMPLETE_RES,
+	NEED_URING_COMPLETE_CQE,
+	NEED_SPLICE_FILE_RANGE,
 };
 
 static bool need_met(enum prog_need n, const struct kernel_features *kf)
@@ -153,7 +200,10 @@ static bool need_met(enum prog_need n, const struct kernel_features *kf)
 	case NEED_UNLINK_3ARGS: return !kf->vfs_unlink_has_ns;
 	case NEED_UNLINK_4ARGS: return kf->vfs_unlink_has_ns;
 	case NEED_EXT4_UNLINK_TP: return kf->ext4_unlink_tp;
-	case NEED_IO_URING_COMPLETE_TP: return kf->io_uring_complete_tp;
+	case NEED_VFS_READV: return kf->vfs_readv;
+	case NEED_URING_COMPLETE_RES: return kf->uring_complete_res;
+	case NEED_URING_COMPLETE_CQE: return kf->uring_complete_cqe;
+	case NEED_SPLICE_FILE_RANGE: return kf->splice_file_range;
 	}
 	return false;
 }
@@ -177,6 +227,18 @@ static const struct backend_prog backend_progs[] = {
 	PROG(FENTRY, fx_vfs_unlink3, UNLINK_3ARGS),
 	PROG(FENTRY, fx_vfs_unlink4, UNLINK_4ARGS),
 	PROG(FENTRY, fx_vfs_rename, NOTHING),
+	PROG(FENTRY, fx_vfs_read, NOTHING),
+	PROG(FENTRY, fx_vfs_readv, VFS_READV),
+	PROG(FENTRY, fe_vfs_copy_file_range, NOTHING),
+	PROG(FENTRY, fx_vfs_copy_file_range, NOTHING),
+	PROG(FENTRY, fe_do_splice_direct, NOTHING),
+	PROG(FENTRY, fx_do_splice_direct, NOTHING),
+	PROG(FENTRY, fe_splice_file_range, SPLICE_FILE_RANGE),
+	PROG(FENTRY, fe_do_splice, NOTHING),
+	PROG(FENTRY, fx_do_splice, NOTHING),
+	PROG(FENTRY, fx_vfs_clone_file_range, NOTHING),
+	PROG(FENTRY, tpb_uring_complete_res, URING_COMPLETE_RES),
+	PROG(FENTRY, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
 	PROG(KPROBE, kp_vfs_write, NOTHING),
 	PROG(KPROBE, krp_vfs_write, NOTHING),
 	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
@@ -184,11 +246,27 @@ static const struct backend_prog backend_progs[] = {
 	PROG(KPROBE, kp_vfs_unlink, NOTHING),
 	PROG(KPROBE, krp_vfs_unlink, NOTHING),
 	PROG(KPROBE, krp_vfs_rename, NOTHING),
+	PROG(KPROBE, kp_vfs_read, NOTHING),
+	PROG(KPROBE, krp_vfs_read, NOTHING),
+	PROG(KPROBE, kp_vfs_readv, VFS_READV),
+	PROG(KPROBE, krp_vfs_readv, VFS_READV),
+	PROG(KPROBE, kp_vfs_copy_file_range, NOTHING),
+	PROG(KPROBE, krp_vfs_copy_file_range, NOTHING),
+	PROG(KPROBE, kp_do_splice_direct, NOTHING),
+	PROG(KPROBE, krp_do_splice_direct, NOTHING),
+	PROG(KPROBE, kp_splice_file_range, SPLICE_FILE_RANGE),
+	PROG(KPROBE, kp_do_splice, NOTHING),
+	PROG(KPROBE, krp_do_splice, NOTHING),
+	PROG(KPROBE, kp_vfs_clone_file_range, NOTHING),
+	PROG(KPROBE, krp_vfs_clone_file_range, NOTHING),
+	PROG(KPROBE, tpb_uring_complete_res, URING_COMPLETE_RES),
+	PROG(KPROBE, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
 	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
 	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
 	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
 	PROG(TRACEPOINT, tpb_ext4_unlink_exit, EXT4_UNLINK_TP),
-	PROG(TRACEPOINT, tpb_io_uring_complete, IO_URING_COMPLETE_TP),
+	PROG(TRACEPOINT, tpb_uring_complete_res, URING_COMPLETE_RES),
+	PROG(TRACEPOINT, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
 };
 
 static struct bpf_program *prog_of(struct cachewatch_bpf *skel, const struct backend_prog *bp)
@@ -225,6 +303,13 @@ static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
 
 	if (b != CW_BACKEND_TRACEPOINT && !kf->vfs_writev)
 		cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
+			"backend", cw_backend_name(b));
+	if (b != CW_BACKEND_TRACEPOINT && !kf->vfs_readv)
+		cw_warn("vfs_readv is not in this kernel's BTF; readv/preadv are not counted",
+			"backend", cw_backend_name(b));
+	if (!kf->uring_complete_res && !kf->uring_complete_cqe)
+		cw_warn("the io_uring_complete tracepoint carries no request on this kernel (before 5.17) "
+			"or is missing; io_uring reads and writes are not counted",
 			"backend", cw_backend_name(b));
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, false);

@@ -238,6 +238,14 @@ static const struct dir_counter dir_counters[] = {
 	  offsetof(struct cw_dir_snap, unlinks) },
 	{ "cachewatch_unlinked_bytes", "bytes", "Size of the files unlinked under the directory.",
 	  offsetof(struct cw_dir_snap, unlinked_bytes) },
+	{ "cachewatch_read_bytes", "bytes", "Bytes read from files under the directory (successful read calls, copies and io_uring reads from them).",
+	  offsetof(struct cw_dir_snap, read_bytes) },
+	{ "cachewatch_reads", "", "Read calls on files under the directory, failed ones included.",
+	  offsetof(struct cw_dir_snap, reads) },
+	{ "cachewatch_read_errors", "", "Read calls on files under the directory that returned an error.",
+	  offsetof(struct cw_dir_snap, read_errors) },
+	{ "cachewatch_clone_bytes", "bytes", "Bytes shared into files under the directory by clones (reflink), which write no data.",
+	  offsetof(struct cw_dir_snap, clone_bytes) },
 };
 
 

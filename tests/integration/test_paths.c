@@ -175,6 +175,24 @@ static void c_dd_odirect(struct where *w)
 	w->d.v[WB] = 16384;
 }
 
+/* O_DIRECT from this program: aligned buffer, offset and length */
+static void c_odirect(struct where *w)
+{
+	int out = open(w->dst, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+	int in = open(w->src, O_RDONLY | O_DIRECT | O_CLOEXEC);
+
+	if (out < 0 || in < 0) {
+		tap_diag("O_DIRECT open: %s", strerror(errno));
+		return;
+	}
+	tally(&w->d, pwrite(out, buf, 8192, 0), 1);
+	tally(&w->d, pwrite(out, buf, 4096, 8192), 1);
+	tally(&w->s, pread(in, buf, 8192, 4096), 0);
+	close(in);
+	close(out);
+	w->ok = w->d.v[WB] == 12288 && w->s.v[RB] == 8192;
+}
+
 /* ---- copies: a read in the source, a write in the destination ------------ */
 
 static void c_cp(struct where *w)
@@ -469,6 +487,7 @@ static const struct pcase cases[] = {
 	{ "pwritev", c_pwritev, P_EXT4, P_EXT4, NULL },
 	{ "pwritev2", c_pwritev2, P_EXT4, P_EXT4, NULL },
 	{ "write_error", c_write_error, P_EXT4, P_EXT4, NULL },
+	{ "odirect", c_odirect, P_EXT4, P_EXT4, "O_DIRECT pwrite and pread" },
 	{ "dd_odirect", c_dd_odirect, P_EXT4, P_EXT4, "dd oflag=direct" },
 	{ "copy_file_range", c_copy_file_range, P_EXT4, P_EXT4, "same file system: splice fallback" },
 	{ "copy_file_range_cross", c_copy_file_range, P_TMPFS, P_EXT4, "tmpfs to ext4" },

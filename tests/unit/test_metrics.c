@@ -43,6 +43,10 @@ static struct fixture *fixture_new(void)
 	f->dirs[0].write_errors = 1;
 	f->dirs[0].unlinks = 2;
 	f->dirs[0].unlinked_bytes = 4096;
+	f->dirs[0].read_bytes = 777;
+	f->dirs[0].reads = 5;
+	f->dirs[0].read_errors = 2;
+	f->dirs[0].clone_bytes = 8192;
 	return f;
 }
 
@@ -223,6 +227,11 @@ static void test_text_format(void **state)
 	assert_line(s, "cachewatch_write_errors_total{cache=\"gocache\",dir=\".\"} 1");
 	assert_line(s, "cachewatch_unlinks_total{cache=\"gocache\",dir=\".\"} 2");
 	assert_line(s, "cachewatch_unlinked_bytes_total{cache=\"gocache\",dir=\".\"} 4096");
+	assert_line(s, "# TYPE cachewatch_read_bytes_total counter");
+	assert_line(s, "cachewatch_read_bytes_total{cache=\"gocache\",dir=\".\"} 777");
+	assert_line(s, "cachewatch_reads_total{cache=\"gocache\",dir=\".\"} 5");
+	assert_line(s, "cachewatch_read_errors_total{cache=\"gocache\",dir=\".\"} 2");
+	assert_line(s, "cachewatch_clone_bytes_total{cache=\"gocache\",dir=\".\"} 8192");
 	assert_line(s, "cachewatch_build_info{version=\"1.2.3\",revision=\"abc\",backend=\"tracepoint\",kernel=\"6.1.0\"} 1");
 	assert_line(s, "cachewatch_bpf_drops_total{reason=\"walk_depth\"} 7");
 	assert_line(s, "cachewatch_bpf_drops_total{reason=\"stats_map_full\"} 0");

@@ -207,8 +207,17 @@ static __always_inline void copy_sys_exit(struct pt_regs *regs, int ia32, long r
 		read_file(in, ret, SLOT_READ);
 		return;
 	}
-	if (ret > 0 && out && attribute_file(out, &key, SLOT_COPY))
-		commit_clone(&key, ret);
+	if (ret > 0) {
+		if (out && attribute_file(out, &key, SLOT_COPY))
+			commit_clone(&key, ret);
+		return;
+	}
+	/* nothing cloned (an error, or the end of the source): a copy call that
+	 * moved nothing, counted on both sides as fentry and kprobe do; untimed,
+	 * since sys_enter did not start a write */
+	if (out && attribute_file(out, &key, SLOT_COPY))
+		commit_write_untimed(&key, ret);
+	read_file(in, ret, SLOT_READ);
 }
 
 /* include/uapi/linux/fs.h: _IOW(0x94, 9, int) and _IOW(0x94, 13, struct

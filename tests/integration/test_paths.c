@@ -738,6 +738,16 @@ static int mount_fs(const char *type, const char *dir, const char *img)
 	return system(cmd) ? -1 : 0;
 }
 
+/* Unmounted at any exit, a Bail out included, so no mount or loop device outlives the test. */
+static char mounted[2][PATH_MAX];
+
+static void unmount_all(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (mounted[i][0] && umount2(mounted[i], MNT_DETACH))
+			printf("# umount %s: %s\n", mounted[i], strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { 0 };
@@ -768,6 +778,8 @@ int main(int argc, char **argv)
 	mkdirs(places[P_OUT].dir);
 	if (!tap_ok(mount_fs("tmpfs", tmpfs, NULL) == 0, "a tmpfs for cross-file-system copies"))
 		return dp_done(&c);
+	fmt(mounted[0], PATH_MAX, "%s", tmpfs);
+	atexit(unmount_all);
 	fmt(places[P_TMPFS].dir, PATH_MAX, "%s/c", tmpfs);
 	fmt(places[P_OUT_TMPFS].dir, PATH_MAX, "%s/out", tmpfs);
 	mkdirs(places[P_TMPFS].dir);
@@ -780,6 +792,7 @@ int main(int argc, char **argv)
 		tap_diag("clones not tested here (--no-clone: no xfs in this environment); the host run tests them");
 	} else if (mount_fs("xfs", xfs, img) == 0) {
 		xfs_mounted = 1;
+		fmt(mounted[1], PATH_MAX, "%s", xfs);
 		fmt(places[P_XFS].dir, PATH_MAX, "%s/c", xfs);
 		mkdirs(places[P_XFS].dir);
 		places[P_XFS].cache = "x";
@@ -806,9 +819,7 @@ int main(int argc, char **argv)
 	tap_eq(drops, 0, "nothing was dropped by the BPF side");
 	cw_snapshot_put(s);
 	dp_detach(&c);
-	if (xfs_mounted && umount2(xfs, MNT_DETACH))
-		tap_diag("umount %s: %s", xfs, strerror(errno));
-	if (umount2(tmpfs, MNT_DETACH))
-		tap_diag("umount %s: %s", tmpfs, strerror(errno));
+	unmount_all();
+	mounted[0][0] = mounted[1][0] = 0;
 	return dp_done(&c);
 }

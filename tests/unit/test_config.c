@@ -333,7 +333,7 @@ static const struct err_case err_cases[] = {
 	{ PURGE("      low_watermark: 90%\n"), "t.yml:6:22: caches[0].purge.low_watermark: low_watermark (90%) must be below high_watermark (90%)" },
 	{ PURGE("      high_watermark: 50%\n"), "caches[0].purge.high_watermark: low_watermark (80%) must be below high_watermark (50%)" },
 	{ PURGE("      interval: 500ms\n"), "caches[0].purge.interval: \"500ms\" is out of range (1s to" },
-	{ PURGE("      timestamp: ctime\n"), "\"ctime\" is not a timestamp (atime, mtime or max)" },
+	{ PURGE("      timestamp: ctime\n"), "\"ctime\" is not a timestamp (atime, mtime, max or access)" },
 	{ PURGE("      protect: README\n"), "caches[0].purge.protect: expected a list of patterns, got a value" },
 	{ PURGE("      protect: [a, {b: c}]\n"), "caches[0].purge.protect[1]: expected a file name pattern, got a mapping" },
 	{ PURGE("      protect: [a, \"\"]\n"), "caches[0].purge.protect[1]: empty pattern" },

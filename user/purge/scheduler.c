@@ -27,6 +27,7 @@ struct job {
 	struct cw_root_id validated;
 	bool have_validated;
 	bool scan_only;
+	const struct cw_access_source *access;
 	int rc;
 	char err[512];
 	struct cw_purge_report rep;
@@ -56,6 +57,7 @@ struct cw_purger {
 	struct slot *slots;
 	size_t n;
 	struct job *retired;          /* jobs of removed caches, reaped when done */
+	const struct cw_access_source *access;
 };
 
 static void cfg_free(struct cw_cache_config *c)
@@ -119,7 +121,7 @@ static void *job_main(void *arg)
 	struct job *j = arg;
 	struct cw_purge_opts o = { .name = j->cfg.name, .path = j->cfg.path, .policy = &j->cfg.purge,
 				   .validated = j->have_validated ? &j->validated : NULL,
-				   .scan_only = j->scan_only, .stop = &j->stop };
+				   .scan_only = j->scan_only, .stop = &j->stop, .access = j->access };
 	j->rc = cw_purge_run(&o, &j->rep, j->err, sizeof(j->err));
 	atomic_store(&j->done, true);
 	return NULL;
@@ -242,6 +244,8 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 	st->last_scan_time = r->start_time;
 	st->last_scan_duration = r->scan_seconds;
 	st->errors += r->errors;
+	st->kept_hot_files = r->kept_hot_files;
+	st->kept_hot_bytes = r->kept_hot_bytes;
 	for (int i = 0; i < CW_PURGE_REASON_MAX && !dry; i++) {
 		if (!r->files[i])
 			continue;
@@ -307,7 +311,7 @@ static const char *trigger(const struct slot *s, double now, const struct statvf
 	return NULL;
 }
 
-static void start_job(struct slot *s, double now, const char *why)
+static void start_job(struct cw_purger *p, struct slot *s, double now, const char *why)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j || cfg_copy(&j->cfg, &s->cfg) != 0) {
@@ -316,6 +320,7 @@ static void start_job(struct slot *s, double now, const char *why)
 		return;
 	}
 	j->scan_only = !s->cfg.purge.enabled;
+	j->access = p->access;
 	j->validated = s->root_id;
 	j->have_validated = s->have_root_id;
 	atomic_init(&j->stop, false);
@@ -374,7 +379,7 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, const uin
 		s->requested = false;
 	pthread_mutex_unlock(&p->lock);
 	if (why)
-		start_job(s, now, why);
+		start_job(p, s, now, why);
 }
 
 /* Bytes written into a cache as the data plane's snapshot has them; NULL when
@@ -394,6 +399,12 @@ void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *s
 	reap_retired(p, false);
 	for (size_t i = 0; i < p->n; i++)
 		tick_slot(p, &p->slots[i], now, written_of(snap, &p->slots[i].cfg));
+}
+
+void cw_purger_set_access(struct cw_purger *p, const struct cw_access_source *src)
+{
+	if (p)
+		p->access = src;
 }
 
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max)

@@ -330,6 +330,26 @@ static void test_keep_hot_selection(void **state)
 	free(got);
 }
 
+static void test_seen_gone(void **state)
+{
+	(void)state;
+	struct cw_access_key k1[] = { { 7, 30 }, { 7, 10 } }, k2[] = { { 7, 20 } };
+	cw_access_keys_sort(k1, 2);
+	struct cw_access_seen_cache c[] = {
+		{ .dev = 7, .start_ns = NOW, .keys = k1, .n = 2 },
+		{ .dev = 7, .start_ns = NOW - DAY, .keys = k2, .n = 1 },
+	};
+	struct cw_access_seen s = { .c = c, .n = 2, .usable = true };
+	assert_false(cw_access_seen_gone(&s, 7, 10, NOW - 2 * DAY)); /* seen */
+	assert_false(cw_access_seen_gone(&s, 7, 20, NOW - 2 * DAY)); /* seen by the other cache on the device */
+	assert_true(cw_access_seen_gone(&s, 7, 40, NOW - 2 * DAY));  /* seen by none: gone */
+	assert_false(cw_access_seen_gone(&s, 7, 40, NOW - DAY / 2)); /* used after a scan began */
+	assert_false(cw_access_seen_gone(&s, 8, 40, 0));             /* no cache on that device */
+	s.usable = false;
+	assert_false(cw_access_seen_gone(&s, 7, 40, NOW - 2 * DAY)); /* a cache not scanned yet */
+	assert_false(cw_access_seen_gone(NULL, 7, 40, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_keep_hot_rule),
 		cmocka_unit_test(test_timestamp_access),
 		cmocka_unit_test(test_keep_hot_selection),
+		cmocka_unit_test(test_seen_gone),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -467,6 +467,16 @@ static int load_access_state(struct agent *a)
 	return 0;
 }
 
+/* Which records are of files gone comes from the purger's last scans, built
+ * only when a save is due. */
+static void access_tick(struct agent *a, double now)
+{
+	struct cw_access_seen seen = { 0 };
+	if (cw_access_keeper_due(a->keeper, now, &a->cfg) && cw_purger_seen(a->purger, &seen))
+		cw_debug("access state: no memory to find the records of files gone");
+	cw_access_keeper_tick(a->keeper, now, &a->cfg, &seen);
+}
+
 static void purge_tick(struct agent *a, double now)
 {
 	struct cw_snapshot *snap = cw_snapbox_get(a->box);
@@ -641,7 +651,7 @@ static void main_loop(struct agent *a, const sigset_t *mask)
 		if (now >= due) {
 			poll_once(a, &failing);
 			purge_tick(a, now);
-			cw_access_keeper_tick(a->keeper, now, &a->cfg);
+			access_tick(a, now);
 			double step = loop_step(a);
 			due += step;
 			if (due <= now) /* a slow poll: skip missed ticks instead of bursting */
@@ -669,9 +679,13 @@ static void agent_shutdown(struct agent *a)
 		cw_http_stop(a->http, SHUTDOWN_GRACE_MS);
 	}
 	/* after HTTP: no scrape reads its stats any more; workers stop promptly */
-	cw_purger_free(__atomic_exchange_n(&a->purger, NULL, __ATOMIC_ACQ_REL));
+	struct cw_purger *purger = __atomic_exchange_n(&a->purger, NULL, __ATOMIC_ACQ_REL);
+	struct cw_access_seen seen = { 0 };
+	if (a->running && cw_purger_seen(purger, &seen))
+		cw_debug("access state: no memory to find the records of files gone");
+	cw_purger_free(purger);
 	/* the records go to the state file while the data plane still holds them */
-	cw_access_keeper_stop(a->keeper, &a->cfg, a->running);
+	cw_access_keeper_stop(a->keeper, &a->cfg, a->running, &seen);
 	cw_collector_free(a->coll);
 	cw_loader_close(a->loader);
 	cw_webconfig_free(a->web);

@@ -387,3 +387,51 @@ cleanup:
 	close(dirfd);
 	return rc;
 }
+
+static int akey_cmp(const void *a, const void *b)
+{
+	const struct cw_access_key *x = a, *y = b;
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return 0;
+}
+
+void cw_access_keys_sort(struct cw_access_key *keys, size_t n)
+{
+	if (n > 1)
+		qsort(keys, n, sizeof(*keys), akey_cmp);
+}
+
+void cw_access_seen_free(struct cw_access_seen *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->c[i].keys);
+	free(s->c);
+	s->c = NULL;
+	s->n = 0;
+	s->usable = false;
+}
+
+bool cw_access_seen_gone(const struct cw_access_seen *s, uint64_t dev, uint64_t ino, uint64_t last_ns)
+{
+	if (!s || !s->usable)
+		return false;
+	struct cw_access_key k = { .dev = dev, .ino = ino };
+	bool any = false;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct cw_access_seen_cache *c = &s->c[i];
+		if (c->dev != dev)
+			continue;
+		/* used since that scan began: it may be a file the scan did not reach yet */
+		if (clamp_ns(last_ns) >= c->start_ns)
+			return false;
+		if (c->n && bsearch(&k, c->keys, c->n, sizeof(k), akey_cmp))
+			return false;
+		any = true;
+	}
+	return any;
+}

@@ -27,6 +27,32 @@ unsigned cw_access_recent_within(const struct cw_access_rec *r, uint64_t window_
 /* The one keep_hot rule: enabled, and at least min_accesses within window. */
 bool cw_keep_hot_match(const struct cw_keep_hot *k, const struct cw_access_rec *r, int64_t now_ns);
 
+/* ---- Records of files that are gone ----
+ * A scan that looks up every file's record (cw_purge_opts.collect_seen)
+ * lists the keys it found a record for. A record on a cache's device that
+ * is older than the start of that cache's last complete scan and that the
+ * scan did not see belongs to a file deleted (or moved out) since: it is
+ * dropped when the state file is written. */
+struct cw_access_key {
+	uint64_t dev, ino;
+};
+struct cw_access_seen_cache {
+	uint64_t dev;            /* st_dev of the root */
+	int64_t start_ns;        /* CLOCK_REALTIME start of the scan */
+	struct cw_access_key *keys; /* sorted */
+	size_t n;
+};
+struct cw_access_seen {
+	struct cw_access_seen_cache *c;
+	size_t n;
+	bool usable;             /* every cache had a complete scan: else nothing is dropped */
+};
+void cw_access_seen_free(struct cw_access_seen *s);
+/* Sorts keys in place (for cw_access_seen_cache.keys). */
+void cw_access_keys_sort(struct cw_access_key *keys, size_t n);
+/* True when the record is of a file that is gone by the rule above. */
+bool cw_access_seen_gone(const struct cw_access_seen *s, uint64_t dev, uint64_t ino, uint64_t last_ns);
+
 /* ---- The state file ----
  * Native byte order (it never leaves the node): a 32-byte header
  *   "CWACCESS", u32 version, u32 record size, u64 count, u32 crc32, u32 zero
@@ -88,11 +114,18 @@ struct cw_access_keeper *cw_access_keeper_start(struct cw_loader *l, const struc
 /* The source purges use: the data plane's records. */
 const struct cw_access_source *cw_access_keeper_source(const struct cw_access_keeper *k);
 /* From the main loop (now: CLOCK_MONOTONIC seconds), never blocks: starts a
- * background save when the interval elapsed and none is running. */
-void cw_access_keeper_tick(struct cw_access_keeper *k, double now, const struct cw_config *cfg);
+ * background save when the interval elapsed and none is running. seen (may
+ * be NULL, taken over by the keeper) says which records are of files gone. */
+void cw_access_keeper_tick(struct cw_access_keeper *k, double now, const struct cw_config *cfg,
+			   struct cw_access_seen *seen);
 /* Joins a save in flight, writes the final state (unless final is false) and frees. */
-void cw_access_keeper_stop(struct cw_access_keeper *k, const struct cw_config *cfg, bool final);
+void cw_access_keeper_stop(struct cw_access_keeper *k, const struct cw_config *cfg, bool final,
+			   struct cw_access_seen *seen);
+/* True when the keeper would start a save at this tick (so the caller builds seen only then). */
+bool cw_access_keeper_due(const struct cw_access_keeper *k, double now, const struct cw_config *cfg);
 
-/* Pure helper for the keeper and its tests: collects the records of the
- * given devices (all when ndevs is 0) through cw_access_foreach. */
-int cw_access_collect(struct cw_loader *l, const uint64_t *devs, size_t ndevs, struct cw_access_table *out);
+/* Collects the records of the given devices (all when ndevs is 0) through
+ * cw_access_foreach, leaving out those seen says are gone (seen may be NULL);
+ * *dropped counts them. */
+int cw_access_collect(struct cw_loader *l, const uint64_t *devs, size_t ndevs, const struct cw_access_seen *seen,
+		      struct cw_access_table *out, size_t *dropped);

@@ -16,6 +16,7 @@ struct save_job {
 	char *path;
 	uint64_t devs[CW_MAX_ROOTS];
 	size_t ndevs;
+	struct cw_access_seen seen;
 	struct cw_access_keeper *k;
 };
 
@@ -60,15 +61,19 @@ static bool dev_wanted(const uint64_t *devs, size_t ndevs, uint64_t dev)
 struct collect {
 	const uint64_t *devs;
 	size_t ndevs;
+	const struct cw_access_seen *seen;
 	struct cw_access_table *t;
 	size_t cap;
+	size_t dropped;
 };
 
 static int collect_one(void *ctx, uint64_t st_dev, uint64_t ino, const struct cw_access_rec *r)
 {
 	struct collect *c = ctx;
-	if (!dev_wanted(c->devs, c->ndevs, st_dev))
+	if (!dev_wanted(c->devs, c->ndevs, st_dev) || cw_access_seen_gone(c->seen, st_dev, ino, r->last_ns)) {
+		c->dropped++;
 		return 0;
+	}
 	if (c->t->n >= CW_ACCESS_STATE_MAX_RECORDS)
 		return 0;
 	if (c->t->n == c->cap) {
@@ -83,22 +88,28 @@ static int collect_one(void *ctx, uint64_t st_dev, uint64_t ino, const struct cw
 	return 0;
 }
 
-int cw_access_collect(struct cw_loader *l, const uint64_t *devs, size_t ndevs, struct cw_access_table *out)
+int cw_access_collect(struct cw_loader *l, const uint64_t *devs, size_t ndevs, const struct cw_access_seen *seen,
+		      struct cw_access_table *out, size_t *dropped)
 {
-	struct collect c = { .devs = devs, .ndevs = ndevs, .t = out };
+	struct collect c = { .devs = devs, .ndevs = ndevs, .seen = seen, .t = out };
 	out->e = NULL;
 	out->n = 0;
 	int rc = cw_access_foreach(l, collect_one, &c);
 	if (rc)
 		cw_access_table_free(out);
+	if (dropped)
+		*dropped = c.dropped;
 	return rc;
 }
 
-static void save_now(struct cw_access_keeper *k, const char *path, const uint64_t *devs, size_t ndevs)
+static void save_now(struct cw_access_keeper *k, const char *path, const uint64_t *devs, size_t ndevs,
+		     const struct cw_access_seen *seen)
 {
 	struct cw_access_table t;
-	char err[512], n[32];
-	int rc = cw_access_collect(k->loader, devs, ndevs, &t);
+	char err[512], n[32] = "0", gone[32] = "0";
+	size_t dropped = 0;
+	int rc = cw_access_collect(k->loader, devs, ndevs, seen, &t, &dropped);
+	snprintf(gone, sizeof(gone), "%zu", dropped);
 	if (rc) {
 		snprintf(err, sizeof(err), "reading the access records: %s", strerror(rc < 0 ? -rc : rc));
 	} else {
@@ -108,7 +119,7 @@ static void save_now(struct cw_access_keeper *k, const char *path, const uint64_
 	cw_access_table_free(&t);
 	if (rc == 0) {
 		atomic_store(&k->failures, 0);
-		cw_debug("access state saved", "path", path, "records", n);
+		cw_debug("access state saved", "path", path, "records", n, "dropped", gone);
 		return;
 	}
 	enum cw_log_level lvl = atomic_fetch_add(&k->failures, 1) == 0 ? CW_LOG_WARN : CW_LOG_DEBUG;
@@ -119,7 +130,7 @@ static void save_now(struct cw_access_keeper *k, const char *path, const uint64_
 static void *save_main(void *arg)
 {
 	struct save_job *j = arg;
-	save_now(j->k, j->path, j->devs, j->ndevs);
+	save_now(j->k, j->path, j->devs, j->ndevs, &j->seen);
 	atomic_store(&j->done, true);
 	return NULL;
 }
@@ -129,6 +140,7 @@ static void job_reap(struct cw_access_keeper *k, bool wait)
 	if (!k->job || (!wait && !atomic_load(&k->job->done)))
 		return;
 	pthread_join(k->job->thread, NULL);
+	cw_access_seen_free(&k->job->seen);
 	free(k->job->path);
 	free(k->job);
 	k->job = NULL;
@@ -187,30 +199,48 @@ const struct cw_access_source *cw_access_keeper_source(const struct cw_access_ke
 	return k ? &k->src : NULL;
 }
 
-void cw_access_keeper_tick(struct cw_access_keeper *k, double now, const struct cw_config *cfg)
+bool cw_access_keeper_due(const struct cw_access_keeper *k, double now, const struct cw_config *cfg)
 {
-	if (!k)
+	return k && !k->job && k->last_save != 0 &&
+	       now - k->last_save >= (double)cfg->access_state_interval_ms / 1000.0;
+}
+
+void cw_access_keeper_tick(struct cw_access_keeper *k, double now, const struct cw_config *cfg,
+			   struct cw_access_seen *seen)
+{
+	if (!k) {
+		cw_access_seen_free(seen);
 		return;
+	}
 	job_reap(k, false);
 	if (k->last_save == 0)
 		k->last_save = now;
-	if (k->job || now - k->last_save < (double)cfg->access_state_interval_ms / 1000.0)
+	if (!cw_access_keeper_due(k, now, cfg)) {
+		cw_access_seen_free(seen);
 		return;
+	}
 	k->last_save = now;
 	struct save_job *j = calloc(1, sizeof(*j));
 	if (!j || !(j->path = strdup(cw_access_state_path(cfg)))) {
 		free(j);
+		cw_access_seen_free(seen);
 		return;
 	}
 	j->k = k;
+	if (seen) {
+		j->seen = *seen;
+		*seen = (struct cw_access_seen){ 0 };
+	}
 	j->ndevs = cache_devs(cfg, j->devs, CW_MAX_ROOTS);
 	if (j->ndevs == 0) { /* no cache exists now: keep the file as it is */
+		cw_access_seen_free(&j->seen);
 		free(j->path);
 		free(j);
 		return;
 	}
 	atomic_init(&j->done, false);
 	if (pthread_create(&j->thread, NULL, save_main, j) != 0) {
+		cw_access_seen_free(&j->seen);
 		free(j->path);
 		free(j);
 		return;
@@ -218,16 +248,16 @@ void cw_access_keeper_tick(struct cw_access_keeper *k, double now, const struct 
 	k->job = j;
 }
 
-void cw_access_keeper_stop(struct cw_access_keeper *k, const struct cw_config *cfg, bool final)
+void cw_access_keeper_stop(struct cw_access_keeper *k, const struct cw_config *cfg, bool final,
+			   struct cw_access_seen *seen)
 {
-	if (!k)
-		return;
-	job_reap(k, true);
-	if (final) {
+	if (k) {
+		job_reap(k, true);
 		uint64_t devs[CW_MAX_ROOTS];
-		size_t ndevs = cache_devs(cfg, devs, CW_MAX_ROOTS);
+		size_t ndevs = final ? cache_devs(cfg, devs, CW_MAX_ROOTS) : 0;
 		if (ndevs)
-			save_now(k, cw_access_state_path(cfg), devs, ndevs);
+			save_now(k, cw_access_state_path(cfg), devs, ndevs, seen);
+		free(k);
 	}
-	free(k);
+	cw_access_seen_free(seen);
 }

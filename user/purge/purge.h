@@ -71,6 +71,9 @@ struct cw_purge_opts {
 	/* access records for timestamp: access and keep_hot; NULL = none (every
 	 * file falls back to max(atime, mtime) and nothing is hot) */
 	const struct cw_access_source *access;
+	/* looks up every file's record in pass 1 and lists the keys that have
+	 * one in the report (seen), so records of files gone can be dropped */
+	bool collect_seen;
 	void (*on_victim)(void *ctx, const struct cw_purge_victim *v);
 	void *ctx;
 	/* Test hook, NULL in production: called for each victim right before its
@@ -103,6 +106,9 @@ struct cw_purge_report {
 	uint64_t kept_hot_files;      /* deletable but kept by keep_hot (pass 1) */
 	uint64_t kept_hot_bytes;
 	uint64_t access_records;      /* files pass 1 found an access record for */
+	struct cw_access_key *seen;   /* collect_seen: their keys, sorted; free with cw_purge_report_free */
+	size_t nseen;
+	bool seen_complete;           /* pass 1 walked the whole tree and every key fit */
 	uint64_t dirs_removed;
 	uint64_t mounts_skipped;      /* mount points inside the root, never entered */
 	uint64_t fs_free, fs_total;   /* at the start, bytes */
@@ -114,6 +120,7 @@ struct cw_purge_report {
  * the root cannot be opened, -2 when it is refused (a system or home directory,
  * a symlink, unwritable...); with a sentence in err. */
 int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, char *err, size_t errlen);
+void cw_purge_report_free(struct cw_purge_report *rep);
 
 /* ---- The agent's purge engine: triggers and one worker thread per cache. ---- */
 struct cw_purger;
@@ -135,6 +142,9 @@ void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *s
 /* The access records purges use (timestamp: access, keep_hot); NULL = none.
  * Set before the first tick; src must outlive the purger. */
 void cw_purger_set_access(struct cw_purger *p, const struct cw_access_source *src);
+/* Which records the caches' last complete scans saw (for dropping records of
+ * files gone when the access state is saved). From the loop thread only. */
+int cw_purger_seen(const struct cw_purger *p, struct cw_access_seen *out);
 /* Copies up to max per-cache stats (under the engine's lock); returns how many. */
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max);
 /* Asks for a scan+purge of one cache at the next tick (e.g. an admin request). */

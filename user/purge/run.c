@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,9 @@ struct run {
 	uint64_t seen_files, seen_bytes, seen_apparent;
 	uint64_t gone_files, gone_bytes, gone_apparent; /* names deleted, their st_blocks and st_size */
 	unsigned logged;
+	bool collecting;         /* the first pass 1 lists the keys with records */
+	size_t seen_cap;
+	bool seen_oom;
 };
 
 static uint64_t sat_sub(uint64_t a, uint64_t b)
@@ -66,22 +70,24 @@ struct usage {
 	int64_t ts;
 	bool hot;
 	bool have_rec;
+	bool any_rec;   /* a record of the inode number, applying to this file or not */
 };
 
 static bool wants_records(const struct run *r)
 {
-	return r->o->access && (r->p->timestamp == CW_TS_ACCESS || r->p->keep_hot.enabled);
+	return r->o->access && (r->p->timestamp == CW_TS_ACCESS || r->p->keep_hot.enabled || r->o->collect_seen);
 }
 
 static struct usage usage_of(const struct run *r, const struct statx *stx)
 {
 	struct cw_access_rec rec;
 	const struct cw_access_rec *rp = NULL;
+	bool any = false;
 	if (wants_records(r)) {
 		uint64_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 		int64_t btime = stx->stx_mask & STATX_BTIME ? stx_ns(&stx->stx_btime) : 0;
-		if (r->o->access->lookup(r->o->access->ctx, dev, stx->stx_ino, &rec) == 0 &&
-		    cw_access_rec_applies(&rec, btime))
+		any = r->o->access->lookup(r->o->access->ctx, dev, stx->stx_ino, &rec) == 0;
+		if (any && cw_access_rec_applies(&rec, btime))
 			rp = &rec;
 	}
 	struct usage u = {
@@ -89,6 +95,7 @@ static struct usage usage_of(const struct run *r, const struct statx *stx)
 					     stx_ns(&stx->stx_ctime), rp, r->now_ns),
 		.hot = cw_keep_hot_match(&r->p->keep_hot, rp, r->now_ns),
 		.have_rec = rp != NULL,
+		.any_rec = any,
 	};
 	return u;
 }
@@ -212,12 +219,34 @@ static int delete_victim(struct run *r, int dirfd, const char *name, const char 
 	return r->p->dry_run ? CW_WALK_KEPT : CW_WALK_REMOVED;
 }
 
+static void note_seen(struct run *r, const struct statx *stx)
+{
+	struct cw_purge_report *rep = r->rep;
+	if (r->seen_oom)
+		return;
+	if (rep->nseen == r->seen_cap) {
+		size_t cap = r->seen_cap ? r->seen_cap * 2 : 256;
+		struct cw_access_key *k = realloc(rep->seen, cap * sizeof(*k));
+		if (!k) {
+			r->seen_oom = true;
+			return;
+		}
+		rep->seen = k;
+		r->seen_cap = cap;
+	}
+	rep->seen[rep->nseen++] = (struct cw_access_key){ makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino };
+}
+
 static int pass1_file(void *ctx, const struct cw_walk_entry *e)
 {
 	struct run *r = ctx;
 	struct usage u = usage_of(r, e->stx);
 	if (u.have_rec)
 		r->rep->access_records++;
+	/* a record that does not apply (an earlier file's inode number) is not
+	 * listed: it goes at the next save */
+	if (r->collecting && u.have_rec)
+		note_seen(r, e->stx);
 	cw_selector_add(r->sel, e->relpath, u.ts, disk_bytes(e->stx), e->stx->stx_size, e->under_protected_dir,
 			u.hot);
 	return CW_WALK_KEPT;
@@ -372,7 +401,13 @@ static bool scan(struct run *r, bool first)
 		r->rep->fs_free = fs_free;
 		r->rep->fs_total = fs_total;
 	}
+	r->collecting = first && r->o->collect_seen;
 	r->rep->stopped = walk(r, pass1_file, false) != 0;
+	if (r->collecting) {
+		r->rep->seen_complete = !r->rep->stopped && !r->seen_oom;
+		cw_access_keys_sort(r->rep->seen, r->rep->nseen);
+		r->collecting = false;
+	}
 	cw_selector_plan(r->sel, fs_free, fs_total);
 	if (first)
 		fill_before(r);
@@ -403,6 +438,14 @@ static void log_summary(const struct run *r)
 		snprintf(kb, sizeof(kb), "%" PRIu64, rep->kept_hot_bytes);
 		cw_info("purge: keep_hot kept files", "cache", r->o->name ? r->o->name : "", "files", kf, "bytes", kb);
 	}
+}
+
+void cw_purge_report_free(struct cw_purge_report *rep)
+{
+	free(rep->seen);
+	rep->seen = NULL;
+	rep->nseen = 0;
+	rep->seen_complete = false;
 }
 
 int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, char *err, size_t errlen)

@@ -49,6 +49,8 @@ struct slot {
 	int64_t oldest_ts_ns;
 	struct cw_root_id root_id;    /* identity the last successful run validated */
 	bool have_root_id;
+	struct cw_access_seen_cache seen; /* keys with records of the last complete scan */
+	bool have_seen;
 	char last_err[512];
 };
 
@@ -107,6 +109,7 @@ struct cw_purger *cw_purger_new(void)
 
 static void job_free(struct job *j)
 {
+	cw_purge_report_free(&j->rep);
 	cfg_free(&j->cfg);
 	free(j);
 }
@@ -121,7 +124,8 @@ static void *job_main(void *arg)
 	struct job *j = arg;
 	struct cw_purge_opts o = { .name = j->cfg.name, .path = j->cfg.path, .policy = &j->cfg.purge,
 				   .validated = j->have_validated ? &j->validated : NULL,
-				   .scan_only = j->scan_only, .stop = &j->stop, .access = j->access };
+				   .scan_only = j->scan_only, .stop = &j->stop, .access = j->access,
+				   .collect_seen = j->access != NULL };
 	j->rc = cw_purge_run(&o, &j->rep, j->err, sizeof(j->err));
 	atomic_store(&j->done, true);
 	return NULL;
@@ -205,6 +209,8 @@ int cw_purger_set_caches(struct cw_purger *p, const struct cw_cache_config *cach
 	for (size_t i = 0; i < nprev; i++) {
 		retire(p, prev[i].job);
 		cfg_free(&prev[i].cfg);
+		if (!prev[i].moved)
+			free(prev[i].seen.keys);
 	}
 	free(prev);
 	return 0;
@@ -230,6 +236,14 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 	if (r->stopped)
 		return;
 	s->have_scan = true;
+	if (r->seen_complete) { /* take the keys over from the report */
+		free(s->seen.keys);
+		s->seen = (struct cw_access_seen_cache){ .dev = r->root_id.dev, .keys = j->rep.seen, .n = r->nseen,
+							 .start_ns = (int64_t)(r->start_time * 1e9) };
+		s->have_seen = true;
+		j->rep.seen = NULL;
+		j->rep.nseen = 0;
+	}
 	s->last_scan_seconds = r->scan_seconds;
 	s->last_unreachable = r->unreachable;
 	s->written_at_unreachable = s->written;
@@ -401,6 +415,35 @@ void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *s
 		tick_slot(p, &p->slots[i], now, written_of(snap, &p->slots[i].cfg));
 }
 
+int cw_purger_seen(const struct cw_purger *p, struct cw_access_seen *out)
+{
+	*out = (struct cw_access_seen){ 0 };
+	if (!p || !p->n)
+		return 0;
+	out->c = calloc(p->n, sizeof(*out->c));
+	if (!out->c)
+		return -1;
+	out->usable = true;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct slot *s = &p->slots[i];
+		if (!s->have_seen) {
+			out->usable = false; /* a cache not scanned yet may hold any record */
+			continue;
+		}
+		struct cw_access_seen_cache *c = &out->c[out->n];
+		*c = s->seen;
+		c->keys = s->seen.n ? malloc(s->seen.n * sizeof(*c->keys)) : NULL;
+		if (s->seen.n && !c->keys) {
+			cw_access_seen_free(out);
+			return -1;
+		}
+		if (s->seen.n)
+			memcpy(c->keys, s->seen.keys, s->seen.n * sizeof(*c->keys));
+		out->n++;
+	}
+	return 0;
+}
+
 void cw_purger_set_access(struct cw_purger *p, const struct cw_access_source *src)
 {
 	if (p)
@@ -443,8 +486,10 @@ void cw_purger_free(struct cw_purger *p)
 	for (struct job *j = p->retired; j; j = j->next)
 		atomic_store(&j->stop, true);
 	reap_retired(p, true);
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		cfg_free(&p->slots[i].cfg);
+		free(p->slots[i].seen.keys);
+	}
 	free(p->slots);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

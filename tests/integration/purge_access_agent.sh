@@ -81,13 +81,13 @@ caches:
     purge: {max_size: 400KiB, timestamp: max, interval: 1h}
   - name: hot
     path: $M/hot
-    purge: {max_size: 400KiB, timestamp: mtime, interval: 1h, keep_hot: {window: 4s, min_accesses: 3}}
+    purge: {max_size: 400KiB, timestamp: mtime, interval: 1h, keep_hot: {window: 8s, min_accesses: 3}}
 YML
 if start; then ok "agent starts"; else not_ok "agent starts" "$(tail -5 "$T/log")"; fi
 sleep 1.2
-# keep_hot: f6 read 3 times, then it leaves the 4 s window
+# keep_hot: f6 read 3 times, then it leaves the 8 s window
 for k in 1 2 3; do cat "$M/hot/f6" >/dev/null; done
-sleep 5
+sleep 9
 cat "$M/acc/f8" "$M/acc/f7" "$M/acc/f6" "$M/mx/f8" "$M/mx/f7" "$M/mx/f6" >/dev/null
 for k in 1 2 3; do cat "$M/hot/f8" >/dev/null; done
 for k in 1 2; do cat "$M/hot/f7" >/dev/null; done

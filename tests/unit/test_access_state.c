@@ -333,8 +333,8 @@ static void test_keep_hot_selection(void **state)
 static void test_seen_gone(void **state)
 {
 	(void)state;
-	struct cw_access_key k1[] = { { 7, 30 }, { 7, 10 } }, k2[] = { { 7, 20 } };
-	cw_access_keys_sort(k1, 2);
+	struct cw_file_key k1[] = { { 7, 30 }, { 7, 10 } }, k2[] = { { 7, 20 } };
+	cw_file_keys_sort(k1, 2);
 	struct cw_access_seen_cache c[] = {
 		{ .dev = 7, .start_ns = NOW, .keys = k1, .n = 2 },
 		{ .dev = 7, .start_ns = NOW - DAY, .keys = k2, .n = 1 },

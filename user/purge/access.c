@@ -390,7 +390,7 @@ cleanup:
 
 static int akey_cmp(const void *a, const void *b)
 {
-	const struct cw_access_key *x = a, *y = b;
+	const struct cw_file_key *x = a, *y = b;
 	if (x->dev != y->dev)
 		return x->dev < y->dev ? -1 : 1;
 	if (x->ino != y->ino)
@@ -398,7 +398,7 @@ static int akey_cmp(const void *a, const void *b)
 	return 0;
 }
 
-void cw_access_keys_sort(struct cw_access_key *keys, size_t n)
+void cw_file_keys_sort(struct cw_file_key *keys, size_t n)
 {
 	if (n > 1)
 		qsort(keys, n, sizeof(*keys), akey_cmp);
@@ -420,7 +420,7 @@ bool cw_access_seen_gone(const struct cw_access_seen *s, uint64_t dev, uint64_t 
 {
 	if (!s || !s->usable)
 		return false;
-	struct cw_access_key k = { .dev = dev, .ino = ino };
+	struct cw_file_key k = { .dev = dev, .ino = ino };
 	bool any = false;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct cw_access_seen_cache *c = &s->c[i];

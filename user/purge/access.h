@@ -33,13 +33,13 @@ bool cw_keep_hot_match(const struct cw_keep_hot *k, const struct cw_access_rec *
  * is older than the start of that cache's last complete scan and that the
  * scan did not see belongs to a file deleted (or moved out) since: it is
  * dropped when the state file is written. */
-struct cw_access_key {
+struct cw_file_key {
 	uint64_t dev, ino;
 };
 struct cw_access_seen_cache {
 	uint64_t dev;            /* st_dev of the root */
 	int64_t start_ns;        /* CLOCK_REALTIME start of the scan */
-	struct cw_access_key *keys; /* sorted */
+	struct cw_file_key *keys; /* sorted */
 	size_t n;
 };
 struct cw_access_seen {
@@ -49,7 +49,7 @@ struct cw_access_seen {
 };
 void cw_access_seen_free(struct cw_access_seen *s);
 /* Sorts keys in place (for cw_access_seen_cache.keys). */
-void cw_access_keys_sort(struct cw_access_key *keys, size_t n);
+void cw_file_keys_sort(struct cw_file_key *keys, size_t n);
 /* True when the record is of a file that is gone by the rule above. */
 bool cw_access_seen_gone(const struct cw_access_seen *s, uint64_t dev, uint64_t ino, uint64_t last_ns);
 

@@ -106,7 +106,7 @@ struct cw_purge_report {
 	uint64_t kept_hot_files;      /* deletable but kept by keep_hot (pass 1) */
 	uint64_t kept_hot_bytes;
 	uint64_t access_records;      /* files pass 1 found an access record for */
-	struct cw_access_key *seen;   /* collect_seen: their keys, sorted; free with cw_purge_report_free */
+	struct cw_file_key *seen;   /* collect_seen: their keys, sorted; free with cw_purge_report_free */
 	size_t nseen;
 	bool seen_complete;           /* pass 1 walked the whole tree and every key fit */
 	uint64_t dirs_removed;

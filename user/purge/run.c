@@ -226,7 +226,7 @@ static void note_seen(struct run *r, const struct statx *stx)
 		return;
 	if (rep->nseen == r->seen_cap) {
 		size_t cap = r->seen_cap ? r->seen_cap * 2 : 256;
-		struct cw_access_key *k = realloc(rep->seen, cap * sizeof(*k));
+		struct cw_file_key *k = realloc(rep->seen, cap * sizeof(*k));
 		if (!k) {
 			r->seen_oom = true;
 			return;
@@ -234,7 +234,7 @@ static void note_seen(struct run *r, const struct statx *stx)
 		rep->seen = k;
 		r->seen_cap = cap;
 	}
-	rep->seen[rep->nseen++] = (struct cw_access_key){ makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino };
+	rep->seen[rep->nseen++] = (struct cw_file_key){ makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino };
 }
 
 static int pass1_file(void *ctx, const struct cw_walk_entry *e)
@@ -405,7 +405,7 @@ static bool scan(struct run *r, bool first)
 	r->rep->stopped = walk(r, pass1_file, false) != 0;
 	if (r->collecting) {
 		r->rep->seen_complete = !r->rep->stopped && !r->seen_oom;
-		cw_access_keys_sort(r->rep->seen, r->rep->nseen);
+		cw_file_keys_sort(r->rep->seen, r->rep->nseen);
 		r->collecting = false;
 	}
 	cw_selector_plan(r->sel, fs_free, fs_total);

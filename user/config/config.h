@@ -70,11 +70,11 @@ struct cw_config {
 	uint64_t stale_ttl_ms;         /* default 120000 */
 	enum cw_backend attach;        /* default auto */
 	unsigned max_walk;             /* d_parent walk bound, default CW_MAX_WALK */
-	char *access_state_path;       /* per-file access records kept across restarts; NULL = default */
-	uint64_t access_state_interval_ms; /* how often the agent writes it (default 5m) */
 	struct cw_cache_config *caches;
 	size_t ncaches;
 	bool embedded;                 /* built from the embedded default list */
+	char *access_state_path;       /* per-file access records kept across restarts; NULL = default */
+	uint64_t access_state_interval_ms; /* how often the agent writes it (default 5m) */
 };
 
 /* Defaults only: nothing is allocated, so cw_config_free is optional after these. */

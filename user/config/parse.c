@@ -37,11 +37,11 @@ void cw_cache_config_defaults(struct cw_cache_config *c)
 void cw_config_defaults(struct cw_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->access_state_interval_ms = 5 * 60 * 1000;
 	cfg->poll_interval_ms = 1000;
 	cfg->stale_ttl_ms = 120000;
 	cfg->attach = CW_BACKEND_AUTO;
 	cfg->max_walk = CW_MAX_WALK;
-	cfg->access_state_interval_ms = 5 * 60 * 1000;
 }
 
 const char *cw_access_state_path(const struct cw_config *cfg)

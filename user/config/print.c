@@ -145,15 +145,15 @@ int cw_config_print(const struct cw_config *cfg, FILE *f)
 	put_duration(f, "", "stale_ttl", cfg->stale_ttl_ms);
 	fprintf(f, "bpf:\n  attach: %s\n  max_walk: %u\n", cw_backend_name(cfg->attach),
 		cfg->max_walk);
-	fprintf(f, "access_state:\n  path: ");
-	put_string(f, cw_access_state_path(cfg));
-	fputc('\n', f);
-	put_duration(f, "  ", "interval", cfg->access_state_interval_ms);
 	if (!cfg->ncaches)
 		fprintf(f, "caches: []\n");
 	else
 		fprintf(f, "caches:\n");
 	for (size_t i = 0; i < cfg->ncaches; i++)
 		print_cache(f, &cfg->caches[i]);
+	fprintf(f, "access_state:\n  path: ");
+	put_string(f, cw_access_state_path(cfg));
+	fputc('\n', f);
+	put_duration(f, "  ", "interval", cfg->access_state_interval_ms);
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

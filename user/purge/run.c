@@ -65,12 +65,11 @@ static int64_t stx_ns(const struct statx_timestamp *t)
 
 /* What a purge knows about one file's use: its "used" time and whether
  * keep_hot holds it. Records come from the access source when the policy
- * needs them (timestamp: access, keep_hot). */
+ * needs them (timestamp: access, keep_hot) or the run lists them (collect_seen). */
 struct usage {
 	int64_t ts;
 	bool hot;
-	bool have_rec;
-	bool any_rec;   /* a record of the inode number, applying to this file or not */
+	bool have_rec;  /* a record that applies to this file (see cw_access_rec_applies) */
 };
 
 static bool wants_records(const struct run *r)
@@ -82,12 +81,11 @@ static struct usage usage_of(const struct run *r, const struct statx *stx)
 {
 	struct cw_access_rec rec;
 	const struct cw_access_rec *rp = NULL;
-	bool any = false;
 	if (wants_records(r)) {
 		uint64_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
 		int64_t btime = stx->stx_mask & STATX_BTIME ? stx_ns(&stx->stx_btime) : 0;
-		any = r->o->access->lookup(r->o->access->ctx, dev, stx->stx_ino, &rec) == 0;
-		if (any && cw_access_rec_applies(&rec, btime))
+		if (r->o->access->lookup(r->o->access->ctx, dev, stx->stx_ino, &rec) == 0 &&
+		    cw_access_rec_applies(&rec, btime))
 			rp = &rec;
 	}
 	struct usage u = {
@@ -95,11 +93,9 @@ static struct usage usage_of(const struct run *r, const struct statx *stx)
 					     stx_ns(&stx->stx_ctime), rp, r->now_ns),
 		.hot = cw_keep_hot_match(&r->p->keep_hot, rp, r->now_ns),
 		.have_rec = rp != NULL,
-		.any_rec = any,
 	};
 	return u;
 }
-
 
 static uint64_t disk_bytes(const struct statx *stx)
 {

@@ -74,6 +74,8 @@ grep -q '^# local edit' /etc/cachewatch/cachewatch.yml && ok "a local config edi
 out=$(DEBIAN_FRONTEND=noninteractive $APT remove cachewatch 2>&1) && ok "apt-get remove" || not_ok "apt-get remove" "$out"
 [ ! -e /usr/bin/cachewatch ] && grep -q '^# local edit' /etc/cachewatch/cachewatch.yml &&
 	ok "remove: binary gone, edited config kept" || not_ok "remove: binary gone, edited config kept"
+# the agent's access state, as a run would leave it: apt purge removes it
+printf 'state' >/var/lib/cachewatch/access.state
 out=$(DEBIAN_FRONTEND=noninteractive $APT purge cachewatch 2>&1) && installed=0 && ok "apt-get purge" ||
 	not_ok "apt-get purge" "$out"
 left=""

@@ -45,6 +45,7 @@ case "$v" in "cachewatch $want "*) ok "cachewatch --version: $v" ;; *) not_ok "c
 conf=$(dpkg-query -W -f='${Conffiles}' cachewatch)
 echo "$conf" | grep -q '^ /etc/cachewatch/cachewatch.yml ' && ok "/etc/cachewatch/cachewatch.yml is a conffile" ||
 	not_ok "/etc/cachewatch/cachewatch.yml is a conffile" "conffiles: $conf"
+check_eq "/var/lib/cachewatch (access state) shipped root-owned 0755" "$(stat -c '%U %a' /var/lib/cachewatch 2>&1)" "root 755"
 out=$(/usr/bin/cachewatch check-config /etc/cachewatch/cachewatch.yml 2>&1 >/dev/null) &&
 	ok "the installed configuration is valid" || not_ok "the installed configuration is valid" "$out"
 
@@ -73,12 +74,14 @@ grep -q '^# local edit' /etc/cachewatch/cachewatch.yml && ok "a local config edi
 out=$(DEBIAN_FRONTEND=noninteractive $APT remove cachewatch 2>&1) && ok "apt-get remove" || not_ok "apt-get remove" "$out"
 [ ! -e /usr/bin/cachewatch ] && grep -q '^# local edit' /etc/cachewatch/cachewatch.yml &&
 	ok "remove: binary gone, edited config kept" || not_ok "remove: binary gone, edited config kept"
+# the agent's access state, as a run would leave it: apt purge removes it
+printf 'state' >/var/lib/cachewatch/access.state
 out=$(DEBIAN_FRONTEND=noninteractive $APT purge cachewatch 2>&1) && installed=0 && ok "apt-get purge" ||
 	not_ok "apt-get purge" "$out"
 left=""
 for f in /usr/bin/cachewatch /lib/systemd/system/cachewatch.service /etc/cachewatch /etc/default/cachewatch \
 	/usr/share/man/man1/cachewatch.1.gz /usr/share/doc/cachewatch \
-	/etc/systemd/system/multi-user.target.wants/cachewatch.service; do
+	/etc/systemd/system/multi-user.target.wants/cachewatch.service /var/lib/cachewatch; do
 	[ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done
 [ -z "$left" ] && ok "purge leaves nothing behind" || not_ok "purge leaves nothing behind" "left:$left"

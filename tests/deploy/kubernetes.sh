@@ -1,7 +1,8 @@
 #!/bin/sh
 # deploy/kubernetes: kustomize builds it; the DaemonSet uses the image `make
 # image` builds, is not privileged and adds only the capabilities it needs,
-# mounts parents of the configured caches (no DirectoryOrCreate), probes
+# mounts parents of the configured caches (no DirectoryOrCreate but the
+# agent's own state directory, where access_state.path lies), probes
 # startup on /-/ready, opens no reload endpoint, has memory limits; every
 # object type-checks against the Kubernetes API types (TAP).
 set -u
@@ -49,8 +50,8 @@ lim = c.get("resources", {}).get("limits", {})
 req = c.get("resources", {}).get("requests", {})
 check("memory" in lim and "memory" in req, "memory request and limit set", str(c.get("resources")))
 vols = {v["name"]: v for v in pod["volumes"]}
-check(not any(v.get("hostPath", {}).get("type") == "DirectoryOrCreate" for v in vols.values()),
-      "no DirectoryOrCreate hostPath")
+created = [v["hostPath"]["path"] for v in vols.values() if v.get("hostPath", {}).get("type") == "DirectoryOrCreate"]
+check(created == ["/var/lib/cachewatch"], "DirectoryOrCreate only for the agent's state directory", str(created))
 mounts = {m["mountPath"]: vols[m["name"]] for m in c["volumeMounts"]}
 cm = kinds["ConfigMap"]
 check(cm["metadata"]["name"] != "cachewatch" and cm["metadata"]["name"].startswith("cachewatch-"),
@@ -58,6 +59,11 @@ check(cm["metadata"]["name"] != "cachewatch" and cm["metadata"]["name"].startswi
 check(any(v.get("configMap", {}).get("name") == cm["metadata"]["name"] for v in vols.values()),
       "the DaemonSet mounts that ConfigMap")
 cfg = yaml.safe_load(cm["data"]["cachewatch.yml"])
+state = cfg.get("access_state", {}).get("path", "/var/lib/cachewatch/access.state")
+sm = mounts.get(posixpath.dirname(state), {})
+sw = next((x for x in c["volumeMounts"] if x["mountPath"] == posixpath.dirname(state)), {})
+check(sm.get("hostPath", {}).get("path") == posixpath.dirname(state) and not sw.get("readOnly"),
+      "access_state.path %s lies in a read-write host directory (kept across pod restarts)" % state)
 for cache in cfg["caches"]:
     p = cache["path"]
     parents = [m for m, v in mounts.items() if "hostPath" in v and p.startswith(m.rstrip("/") + "/")]

@@ -53,7 +53,9 @@ static bool same_cache(const struct cw_cache_config *a, const struct cw_cache_co
 	    p->interval_ms != q->interval_ms || p->trigger_bytes != q->trigger_bytes ||
 	    p->timestamp != q->timestamp || p->dry_run != q->dry_run || p->nprotect != q->nprotect ||
 	    p->high_watermark != q->high_watermark || p->low_watermark != q->low_watermark ||
-	    p->min_free != q->min_free || p->rate_limit != q->rate_limit)
+	    p->min_free != q->min_free || p->rate_limit != q->rate_limit ||
+	    p->keep_hot.enabled != q->keep_hot.enabled || p->keep_hot.window_ms != q->keep_hot.window_ms ||
+	    p->keep_hot.min_accesses != q->keep_hot.min_accesses || p->keep_hot.age != q->keep_hot.age)
 		return false;
 	for (size_t i = 0; i < p->nprotect; i++)
 		if (strcmp(p->protect[i], q->protect[i]))
@@ -66,7 +68,8 @@ static bool same(const struct cw_config *a, const struct cw_config *b)
 {
 	if (a->ncaches != b->ncaches || a->poll_interval_ms != b->poll_interval_ms ||
 	    a->stale_ttl_ms != b->stale_ttl_ms || a->attach != b->attach ||
-	    a->max_walk != b->max_walk)
+	    a->max_walk != b->max_walk || a->access_state_interval_ms != b->access_state_interval_ms ||
+	    strcmp(cw_access_state_path(a), cw_access_state_path(b)))
 		return false;
 	for (size_t i = 0; i < a->ncaches; i++)
 		if (!same_cache(&a->caches[i], &b->caches[i]))

@@ -115,6 +115,7 @@ static const char full_yaml[] =
 	"      protect: [\"README\", \"*.lock\", 'CACHEDIR.TAG']\n"
 	"      dry_run: true\n"
 	"      rate_limit: 50\n"
+	"      keep_hot: {window: 3d, min_accesses: 2, age: true}\n"
 	"  - path: \"@/b\"\n"
 	"  - name: later\n"
 	"    path: @/not-yet\n"
@@ -154,6 +155,10 @@ static void check_full(const struct cw_config *cfg)
 	assert_string_equal(p->protect[2], "CACHEDIR.TAG");
 	assert_true(p->dry_run);
 	assert_true(p->rate_limit == 50.0);
+	assert_true(p->keep_hot.enabled);
+	assert_true(p->keep_hot.window_ms == 3ULL * 86400000);
+	assert_int_equal(p->keep_hot.min_accesses, 2);
+	assert_true(p->keep_hot.age);
 
 	/* No purge block: report only, defaults everywhere, name from the path. */
 	c = &cfg->caches[1];
@@ -288,7 +293,7 @@ static const struct err_case err_cases[] = {
 	{ "bpf:\n  max_walk: 33\n", "bpf.max_walk: \"33\" is out of range" },
 	{ "bpf: fentry\n", "t.yml:1:6: bpf: expected a mapping of keys, got a value" },
 	/* structure */
-	{ "caches_: []\n", "t.yml:1:1: unknown key \"caches_\" (valid keys: poll_interval, stale_ttl, bpf, caches)" },
+	{ "caches_: []\n", "t.yml:1:1: unknown key \"caches_\" (valid keys: poll_interval, stale_ttl, bpf, caches, access_state)" },
 	{ "poll_interval: 1s\npoll_interval: 2s\n", "t.yml:2:1: poll_interval: duplicate key (first given at line 1)" },
 	{ "caches: {}\n", "caches: expected a list of caches, got a mapping" },
 	{ "caches:\n  - @/a\n", "t.yml:2:5: caches[0]: expected a mapping of keys, got a value" },
@@ -333,7 +338,7 @@ static const struct err_case err_cases[] = {
 	{ PURGE("      low_watermark: 90%\n"), "t.yml:6:22: caches[0].purge.low_watermark: low_watermark (90%) must be below high_watermark (90%)" },
 	{ PURGE("      high_watermark: 50%\n"), "caches[0].purge.high_watermark: low_watermark (80%) must be below high_watermark (50%)" },
 	{ PURGE("      interval: 500ms\n"), "caches[0].purge.interval: \"500ms\" is out of range (1s to" },
-	{ PURGE("      timestamp: ctime\n"), "\"ctime\" is not a timestamp (atime, mtime or max)" },
+	{ PURGE("      timestamp: ctime\n"), "\"ctime\" is not a timestamp (atime, mtime, max or access)" },
 	{ PURGE("      protect: README\n"), "caches[0].purge.protect: expected a list of patterns, got a value" },
 	{ PURGE("      protect: [a, {b: c}]\n"), "caches[0].purge.protect[1]: expected a file name pattern, got a mapping" },
 	{ PURGE("      protect: [a, \"\"]\n"), "caches[0].purge.protect[1]: empty pattern" },
@@ -343,6 +348,14 @@ static const struct err_case err_cases[] = {
 	{ PURGE("      rate_limit: 2000000\n"), "is not a rate" },
 	{ PURGE("      rate_limit: 0.0000001\n"), "is not a rate" },
 	{ PURGE("      dry_run: maybe\n"), "\"maybe\" is not a boolean" },
+	{ PURGE("      keep_hot: {window: 7d, min_accesses: 5}\n"),
+	  "t.yml:6:44: caches[0].purge.keep_hot.min_accesses: \"5\" is out of range (1 to 4)" },
+	{ PURGE("      keep_hot: {min_accesses: 0}\n"), "caches[0].purge.keep_hot.min_accesses: \"0\" is out of range (1 to 4)" },
+	{ PURGE("      keep_hot: {window: 0}\n"), "caches[0].purge.keep_hot.window: \"0\" is out of range (1s to" },
+	{ PURGE("      keep_hot: {windw: 7d}\n"), "caches[0].purge.keep_hot: unknown key \"windw\" (valid keys: window, min_accesses, age)" },
+	{ PURGE("      keep_hot: 3\n"), "caches[0].purge.keep_hot: expected a mapping of keys, got a value" },
+	{ "access_state: {path: rel/x}\n", "t.yml:1:22: access_state.path: \"rel/x\" is not an absolute path" },
+	{ "access_state: {interval: 0}\n", "access_state.interval: \"0\" is out of range (1s to 1d)" },
 	{ PURGE("      max_sise: 1GB\n"), "t.yml:6:7: caches[0].purge: unknown key \"max_sise\" (valid keys: max_size," },
 	{ CACHE("    purge:\n      dry_run: true\n"), "caches[0].purge: a purge block needs at least one limit" },
 	{ CACHE("    purge: {}\n"), "a purge block needs at least one limit" },

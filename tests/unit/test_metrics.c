@@ -400,6 +400,9 @@ static void test_purge_stats(void **state)
 	ps[0].limits.max_size = 5ULL << 30;
 	ps[0].limits.high_watermark = 90;
 	ps[0].limits.max_age_ms = 86400000;
+	ps[0].limits.keep_hot.enabled = true;
+	ps[0].kept_hot_files = 3;
+	ps[0].kept_hot_bytes = 12288;
 	snprintf(ps[1].name, sizeof(ps[1].name), "npm");
 	ps[1].scanned = false; /* never scanned: no size yet, but the policy is known */
 	struct cw_metrics_input in = { .purge = ps, .npurge = 2, .build = { "1", "r", "k" } };
@@ -428,6 +431,10 @@ static void test_purge_stats(void **state)
 	assert_line(s, "cachewatch_cache_limit_max_age_seconds{cache=\"gocache\"} 86400");
 	assert_absent(s, "cachewatch_cache_limit_min_free_ratio");
 	assert_absent(s, "cachewatch_cache_last_purge_timestamp_seconds"); /* never purged */
+	/* keep_hot: only where configured */
+	assert_line(s, "cachewatch_purge_kept_hot_files{cache=\"gocache\"} 3");
+	assert_line(s, "cachewatch_purge_kept_hot_bytes{cache=\"gocache\"} 12288");
+	assert_absent(s, "cachewatch_purge_kept_hot_files{cache=\"npm\"}");
 	free(s);
 	s = render(&in, CW_EXPO_OPENMETRICS);
 	assert_line(s, "# TYPE cachewatch_purged_bytes counter");

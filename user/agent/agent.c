@@ -67,7 +67,9 @@ struct agent {
 	struct cw_collector *coll;
 	struct cw_snapbox *box;  /* atomic: NULL until BPF is attached */
 	struct cw_purger *purger; /* atomic: NULL until started; main loop ticks it */
+	struct cw_access_keeper *keeper; /* the access state file; main loop only */
 	int ready;               /* atomic: attached and polled once */
+	bool running;            /* reached the main loop: a clean stop saves the access state */
 	int wake_fd;             /* eventfd: HTTP threads wake the main loop */
 	struct reload_job reload;
 	char kernel[65];
@@ -445,6 +447,7 @@ static int attach_bpf(struct agent *a)
 static int start_purger(struct agent *a)
 {
 	struct cw_purger *p = cw_purger_new();
+	cw_purger_set_access(p, cw_access_keeper_source(a->keeper));
 	if (!p || cw_purger_set_caches(p, a->cfg.caches, a->cfg.ncaches)) {
 		cw_purger_free(p);
 		cw_error("cannot start the purge engine");
@@ -452,6 +455,26 @@ static int start_purger(struct agent *a)
 	}
 	__atomic_store_n(&a->purger, p, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* Access records kept across restarts: loaded and seeded into the data plane
+ * before the first purge; a bad state file is logged and ignored, never fatal. */
+static int load_access_state(struct agent *a)
+{
+	a->keeper = cw_access_keeper_start(a->loader, &a->cfg);
+	if (!a->keeper)
+		cw_warn("access state not kept: out of memory");
+	return 0;
+}
+
+/* Which records are of files gone comes from the purger's last scans, built
+ * only when a save is due. */
+static void access_tick(struct agent *a, double now)
+{
+	struct cw_access_seen seen = { 0 };
+	if (cw_access_keeper_due(a->keeper, now, &a->cfg) && cw_purger_seen(a->purger, &seen))
+		cw_debug("access state: no memory to find the records of files gone");
+	cw_access_keeper_tick(a->keeper, now, &a->cfg, &seen);
 }
 
 static void purge_tick(struct agent *a, double now)
@@ -628,6 +651,7 @@ static void main_loop(struct agent *a, const sigset_t *mask)
 		if (now >= due) {
 			poll_once(a, &failing);
 			purge_tick(a, now);
+			access_tick(a, now);
 			double step = loop_step(a);
 			due += step;
 			if (due <= now) /* a slow poll: skip missed ticks instead of bursting */
@@ -655,7 +679,13 @@ static void agent_shutdown(struct agent *a)
 		cw_http_stop(a->http, SHUTDOWN_GRACE_MS);
 	}
 	/* after HTTP: no scrape reads its stats any more; workers stop promptly */
-	cw_purger_free(__atomic_exchange_n(&a->purger, NULL, __ATOMIC_ACQ_REL));
+	struct cw_purger *purger = __atomic_exchange_n(&a->purger, NULL, __ATOMIC_ACQ_REL);
+	struct cw_access_seen seen = { 0 };
+	if (a->running && cw_purger_seen(purger, &seen))
+		cw_debug("access state: no memory to find the records of files gone");
+	cw_purger_free(purger);
+	/* the records go to the state file while the data plane still holds them */
+	cw_access_keeper_stop(a->keeper, &a->cfg, a->running, &seen);
 	cw_collector_free(a->coll);
 	cw_loader_close(a->loader);
 	cw_webconfig_free(a->web);
@@ -721,6 +751,7 @@ int cmd_run(int argc, char **argv)
 	if (!ret)
 		log_caches(&a.cfg);
 	ret = ret ?: run_stage(&a, attach_bpf, &wait_mask);
+	ret = ret ?: run_stage(&a, load_access_state, &wait_mask);
 	ret = ret ?: run_stage(&a, start_purger, NULL);
 	if (ret == STOPPED_IN_STARTUP) {
 		cw_info("received signal during start-up, shutting down", "signal", strsignal(stop_signal));
@@ -730,6 +761,7 @@ int cmd_run(int argc, char **argv)
 	if (ret)
 		goto cleanup;
 	cw_info("cachewatch started", "version", CW_VERSION, "revision", CW_REVISION, "kernel", a.kernel);
+	a.running = true;
 	main_loop(&a, &wait_mask);
 	cw_info("received signal, shutting down", "signal", strsignal(stop_signal));
 cleanup:

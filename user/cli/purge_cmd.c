@@ -18,6 +18,7 @@
 #include "lib/glob.h"
 #include "lib/log.h"
 #include "lib/root.h"
+#include "purge/access.h"
 #include "purge/purge.h"
 #include "lib/units.h"
 
@@ -33,6 +34,7 @@ struct purge_args {
 	const char *dir;
 	bool dry_run, verbose, quiet;
 	bool have_limit, have_rate;
+	const char *state_file;        /* --state-file: access records (timestamp access, keep_hot) */
 	double rate_limit;
 	struct cw_purge_policy policy; /* directory mode */
 	char *protect[MAX_PROTECT];
@@ -46,7 +48,8 @@ struct printer {
 
 enum {
 	OPT_CONFIG = 1000, OPT_CACHE, OPT_DRY_RUN, OPT_MAX_SIZE, OPT_MAX_AGE, OPT_MIN_AGE, OPT_MIN_FREE,
-	OPT_MAX_FILES, OPT_PROTECT, OPT_TIMESTAMP, OPT_RATE, OPT_HIGH, OPT_LOW,
+	OPT_MAX_FILES, OPT_PROTECT, OPT_TIMESTAMP, OPT_RATE, OPT_HIGH, OPT_LOW, OPT_STATE_FILE,
+	OPT_KEEP_HOT_WINDOW, OPT_KEEP_HOT_ACCESSES, OPT_KEEP_HOT_AGE,
 };
 
 static const struct option long_opts[] = {
@@ -63,6 +66,10 @@ static const struct option long_opts[] = {
 	{ "rate-limit", required_argument, NULL, OPT_RATE },
 	{ "high-watermark", required_argument, NULL, OPT_HIGH },
 	{ "low-watermark", required_argument, NULL, OPT_LOW },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+	{ "keep-hot-window", required_argument, NULL, OPT_KEEP_HOT_WINDOW },
+	{ "keep-hot-accesses", required_argument, NULL, OPT_KEEP_HOT_ACCESSES },
+	{ "keep-hot-age", no_argument, NULL, OPT_KEEP_HOT_AGE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -95,7 +102,16 @@ static void usage(FILE *f)
 		"                           names at any depth, with '/' the path from DIR, '**' any\n"
 		"                           number of directories; a matching directory protects its\n"
 		"                           contents; repeatable\n"
-		"  --timestamp MODE         what \"used\" means: atime, mtime or max (default max)\n"
+		"  --timestamp MODE         what \"used\" means: atime, mtime, max (default) or access:\n"
+		"                           the last access the agent observed (its state file),\n"
+		"                           max(atime, mtime) for files it has no record of\n"
+		"  --keep-hot-accesses N    keep files accessed at least N times (1 to %d) within the\n"
+		"                           keep_hot window from size, free-space and file-count\n"
+		"                           purges (default 3 when only the window is given)\n"
+		"  --keep-hot-window DURATION  the keep_hot window (default 7d)\n"
+		"  --keep-hot-age           keep_hot also protects from --max-age\n"
+		"  --state-file FILE        the agent's access records (default the config's\n"
+		"                           access_state.path, else " CW_ACCESS_STATE_DEFAULT_PATH ")\n"
 		"  --rate-limit N           deletions per second, 0 = unlimited (default 1000)\n"
 		"  --config.file FILE       purge the caches of this configuration file\n"
 		"  --cache NAME             only this configured cache; repeatable\n"
@@ -104,7 +120,8 @@ static void usage(FILE *f)
 		"  -v, --verbose            debug logging and peak memory in the summary\n"
 		"  -h, --help               this help\n\n"
 		"Exit status: 0 done; 1 something could not be deleted or scanned (no permission,\n"
-		"read-only file system); 2 bad arguments (a refused root: system or home directory, symlink).\n");
+		"read-only file system); 2 bad arguments (a refused root: system or home directory, symlink).\n",
+		CW_KEEP_HOT_MAX_ACCESSES);
 }
 
 static int bad(const char *opt, const char *val, const char *expected)
@@ -176,8 +193,46 @@ static int parse_opt(struct purge_args *a, int opt, const char *v)
 		return 0;
 	}
 	case OPT_TIMESTAMP:
-		return cw_timestamp_parse(v, &a->policy.timestamp) ? bad("--timestamp", v, "one of atime, mtime, max")
+		return cw_timestamp_parse(v, &a->policy.timestamp) ? bad("--timestamp", v, "one of atime, mtime, max, access")
 								    : 0;
+	case OPT_STATE_FILE:
+		if (v[0] != '/')
+			return bad("--state-file", v, "an absolute path");
+		a->state_file = v;
+		return 0;
+	case OPT_KEEP_HOT_WINDOW: {
+		uint64_t ms;
+		a->policy.keep_hot.enabled = true;
+		if (cw_parse_duration_ms(v, &ms))
+			return bad("--keep-hot-window", v, "a duration (e.g. 7d, 12h)");
+		char err[160];
+		if (cw_range_check("--keep-hot-window", v, ms, CW_KEEP_HOT_WINDOW_MIN_MS, CW_KEEP_HOT_WINDOW_MAX_MS, true, err,
+				   sizeof(err))) {
+			fprintf(stderr, "cachewatch purge: %s\n", err);
+			return -1;
+		}
+		a->policy.keep_hot.window_ms = ms;
+		return 0;
+	}
+	case OPT_KEEP_HOT_ACCESSES: {
+		uint64_t n = 0;
+		char err[160];
+		a->policy.keep_hot.enabled = true;
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno || end == v || *end || v[0] == '-')
+			return bad("--keep-hot-accesses", v, "a whole number");
+		if (cw_range_check("--keep-hot-accesses", v, n, 1, CW_KEEP_HOT_MAX_ACCESSES, false, err, sizeof(err))) {
+			fprintf(stderr, "cachewatch purge: %s\n", err);
+			return -1;
+		}
+		a->policy.keep_hot.min_accesses = (unsigned)n;
+		return 0;
+	}
+	case OPT_KEEP_HOT_AGE:
+		a->policy.keep_hot.enabled = true;
+		a->policy.keep_hot.age = true;
+		return 0;
 	case OPT_RATE:
 		errno = 0;
 		a->rate_limit = strtod(v, &end);
@@ -224,7 +279,7 @@ static int parse_args(struct purge_args *a, int argc, char **argv)
 		return bad("arguments", argv[optind], "expected: give one directory");
 	if (a->config_file && a->dir)
 		return bad("DIR", a->dir, "allowed together with --config.file");
-	if (a->config_file && (a->have_limit || a->policy.nprotect))
+	if (a->config_file && (a->have_limit || a->policy.nprotect || a->policy.keep_hot.enabled))
 		return bad("--config.file", a->config_file, "combinable with limit or --protect flags: the file has them");
 	if (!a->config_file && a->ncaches)
 		return bad("--cache", a->caches[0], "usable without --config.file");
@@ -335,8 +390,14 @@ static void print_summary(const char *name, const char *root, const struct cw_pu
 	if (r->links_unfreed)
 		printf("   %" PRIu64 " of the deleted files had other hard links: their space is not freed\n",
 		       r->links_unfreed);
+	if (r->access_records)
+		printf("   %" PRIu64 " files had access records\n", r->access_records);
+	if (r->kept_hot_files) {
+		cw_format_size(r->kept_hot_bytes, g, sizeof(g));
+		printf("   kept hot: %" PRIu64 " files, %s (%" PRIu64 " bytes)\n", r->kept_hot_files, g, r->kept_hot_bytes);
+	}
 	if (r->unreachable)
-		printf("   limits not reached: the remaining files are protected or used too recently\n");
+		printf("   limits not reached: the remaining files are protected, kept hot or used too recently\n");
 	if (verbose) {
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
@@ -361,15 +422,38 @@ static int refused_exit(const char *path)
 }
 
 /* Purges one root; returns the exit code it deserves (0, 1, or 2 when refused). */
+/* The agent's access records, read from its state file when the policy uses
+ * them; a file that is missing or refused leaves every file to the fallback. */
+static const struct cw_access_source *access_source(const struct cw_purge_policy *pol, const char *state_file,
+						    struct cw_access_table *t, struct cw_access_source *src)
+{
+	char err[512];
+	if (pol->timestamp != CW_TS_ACCESS && !pol->keep_hot.enabled)
+		return NULL;
+	if (!t->e) {
+		int rc = cw_access_state_load(state_file, t, err, sizeof(err));
+		if (rc == CW_STATE_MISSING)
+			fprintf(stderr, "cachewatch purge: no access state (%s): files are ranked by max(atime, mtime), "
+					"none is kept hot\n", err);
+		else if (rc != CW_STATE_OK)
+			fprintf(stderr, "cachewatch purge: warning: access state refused: %s; files are ranked by "
+					"max(atime, mtime), none is kept hot\n", err);
+		if (rc != CW_STATE_OK)
+			return NULL;
+	}
+	cw_access_table_source(t, src);
+	return src;
+}
+
 static int purge_one(const char *name, const char *path, const struct cw_purge_policy *pol, bool scan_only,
-		     const struct purge_args *a)
+		     const struct purge_args *a, const struct cw_access_source *access)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct printer pr = { .root = path, .now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
 			      .dry_run = pol->dry_run, .quiet = a->quiet };
 	struct cw_purge_opts o = { .name = name ? name : "cli", .path = path, .policy = pol, .scan_only = scan_only,
-				   .stop = &interrupted, .on_victim = on_victim, .ctx = &pr };
+				   .stop = &interrupted, .on_victim = on_victim, .ctx = &pr, .access = access };
 	struct cw_purge_report rep;
 	char err[512];
 	int rc = cw_purge_run(&o, &rep, err, sizeof(err));
@@ -397,6 +481,8 @@ static bool wanted(const struct purge_args *a, const char *name)
 static int purge_config(const struct purge_args *a)
 {
 	struct cw_config cfg;
+	struct cw_access_table table = { 0 };
+	struct cw_access_source src;
 	char err[512];
 	int rc = 0;
 	if (cw_config_load(a->config_file, &cfg, err, sizeof(err)) != 0) {
@@ -422,11 +508,14 @@ static int purge_config(const struct purge_args *a)
 			c->purge.rate_limit = a->rate_limit;
 		if (!c->purge.enabled)
 			printf("== %s (%s): purge not enabled, scanning only\n", c->name, c->path);
-		int r = purge_one(c->name, c->path, &c->purge, !c->purge.enabled, a);
+		int r = purge_one(c->name, c->path, &c->purge, !c->purge.enabled, a,
+				  access_source(&c->purge, a->state_file ? a->state_file : cw_access_state_path(&cfg),
+						&table, &src));
 		if (r > rc)
 			rc = r;
 	}
 cleanup:
+	cw_access_table_free(&table);
 	cw_config_free(&cfg);
 	return rc;
 }
@@ -482,5 +571,10 @@ int cmd_purge(int argc, char **argv)
 	if (absolute(a.dir, abs, sizeof(abs)) != 0)
 		return 2;
 	a.dir = abs;
-	return purge_one(NULL, abs, &a.policy, false, &a);
+	struct cw_access_table table = { 0 };
+	struct cw_access_source src;
+	rc = purge_one(NULL, abs, &a.policy, false, &a,
+		       access_source(&a.policy, a.state_file ? a.state_file : CW_ACCESS_STATE_DEFAULT_PATH, &table, &src));
+	cw_access_table_free(&table);
+	return rc;
 }

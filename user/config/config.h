@@ -9,7 +9,22 @@
 #include <linux/types.h> /* cachewatch.h uses __u32/__u64 */
 #include "cachewatch.h"
 
-enum cw_timestamp { CW_TS_MAX, CW_TS_ATIME, CW_TS_MTIME };
+/* CW_TS_ACCESS: the access the data plane observed (or the state file kept),
+ * falling back to max(atime, mtime) for files it has no record of. */
+enum cw_timestamp { CW_TS_MAX, CW_TS_ATIME, CW_TS_MTIME, CW_TS_ACCESS };
+
+/* keep_hot.min_accesses is at most the number of recent accesses a record
+ * keeps (CW_ACCESS_RECENT in dataplane/access.h; purge/access.c checks both agree). */
+#define CW_KEEP_HOT_MAX_ACCESSES 4
+
+/* Entries accessed at least min_accesses times within window are kept by
+ * size-, free-space- and file-count-driven purges (and by max_age when age). */
+struct cw_keep_hot {
+	bool enabled;            /* a keep_hot block was given */
+	uint64_t window_ms;      /* default 7d */
+	unsigned min_accesses;   /* 1..CW_KEEP_HOT_MAX_ACCESSES, default 3 */
+	bool age;                /* also protect from max_age (default false) */
+};
 
 struct cw_purge_policy {
 	bool enabled;            /* false: report only, never delete */
@@ -27,6 +42,7 @@ struct cw_purge_policy {
 	size_t nprotect;
 	bool dry_run;
 	double rate_limit;       /* deletions per second (default 1000) */
+	struct cw_keep_hot keep_hot;
 };
 
 /* Where a cache came from, so validation messages can point at it. */
@@ -57,6 +73,8 @@ struct cw_config {
 	struct cw_cache_config *caches;
 	size_t ncaches;
 	bool embedded;                 /* built from the embedded default list */
+	char *access_state_path;       /* per-file access records kept across restarts; NULL = default */
+	uint64_t access_state_interval_ms; /* how often the agent writes it (default 5m) */
 };
 
 /* Defaults only: nothing is allocated, so cw_config_free is optional after these. */
@@ -66,8 +84,8 @@ void cw_config_defaults(struct cw_config *cfg);
 /* Frees everything and leaves cfg as cw_config_defaults() would; safe twice. */
 void cw_config_free(struct cw_config *cfg);
 
-const char *cw_timestamp_name(enum cw_timestamp t); /* "max", "atime", "mtime" */
-/* Parses "atime", "mtime" or "max"; 0 or -1. The file and `purge --timestamp` both use it. */
+const char *cw_timestamp_name(enum cw_timestamp t); /* "max", "atime", "mtime", "access" */
+/* Parses "atime", "mtime", "max" or "access"; 0 or -1. The file and `purge --timestamp` both use it. */
 int cw_timestamp_parse(const char *s, enum cw_timestamp *out);
 /* Backend names (CW_BACKEND_NAMES): 0, or -1 for a name that is not one. */
 int cw_backend_parse(const char *s, enum cw_backend *out);
@@ -79,6 +97,13 @@ const char *cw_backend_name(enum cw_backend b); /* "unknown" out of range */
 #define CW_POLL_MAX_MS 3600000ULL          /* 1h */
 #define CW_STALE_TTL_MAX_MS 604800000ULL   /* 7d */
 #define CW_INTERVAL_MIN_MS 1000ULL         /* purge scans at most once a second */
+#define CW_KEEP_HOT_WINDOW_MIN_MS 1000ULL          /* 1s */
+#define CW_KEEP_HOT_WINDOW_MAX_MS 31536000000ULL   /* 365d */
+#define CW_ACCESS_STATE_INTERVAL_MIN_MS 1000ULL    /* 1s */
+#define CW_ACCESS_STATE_INTERVAL_MAX_MS 86400000ULL /* 1d */
+#define CW_ACCESS_STATE_DEFAULT_PATH "/var/lib/cachewatch/access.state"
+/* The state file path in force: the configured one or the default. */
+const char *cw_access_state_path(const struct cw_config *cfg);
 
 /* "LO to HI" of a range, durations as "10ms"/"1h", else as numbers. */
 void cw_range_text(uint64_t lo, uint64_t hi, bool duration, char *buf, size_t len);

@@ -22,6 +22,8 @@ void cw_purge_policy_defaults(struct cw_purge_policy *p)
 	p->interval_ms = 5 * 60 * 1000;
 	p->timestamp = CW_TS_MAX;
 	p->rate_limit = 1000.0;
+	p->keep_hot.window_ms = 7ULL * 86400 * 1000;
+	p->keep_hot.min_accesses = 3;
 }
 
 void cw_cache_config_defaults(struct cw_cache_config *c)
@@ -35,10 +37,16 @@ void cw_cache_config_defaults(struct cw_cache_config *c)
 void cw_config_defaults(struct cw_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->access_state_interval_ms = 5 * 60 * 1000;
 	cfg->poll_interval_ms = 1000;
 	cfg->stale_ttl_ms = 120000;
 	cfg->attach = CW_BACKEND_AUTO;
 	cfg->max_walk = CW_MAX_WALK;
+}
+
+const char *cw_access_state_path(const struct cw_config *cfg)
+{
+	return cfg->access_state_path ? cfg->access_state_path : CW_ACCESS_STATE_DEFAULT_PATH;
 }
 
 static void cache_free(struct cw_cache_config *c)
@@ -58,6 +66,7 @@ void cw_config_free(struct cw_config *cfg)
 		cache_free(&cfg->caches[i]);
 	free(cfg->caches);
 	free(cfg->source);
+	free(cfg->access_state_path);
 	cw_config_defaults(cfg);
 }
 
@@ -87,6 +96,8 @@ const char *cw_timestamp_name(enum cw_timestamp t)
 		return "atime";
 	case CW_TS_MTIME:
 		return "mtime";
+	case CW_TS_ACCESS:
+		return "access";
 	case CW_TS_MAX:
 		break;
 	}
@@ -95,7 +106,7 @@ const char *cw_timestamp_name(enum cw_timestamp t)
 
 int cw_timestamp_parse(const char *s, enum cw_timestamp *out)
 {
-	static const enum cw_timestamp all[] = { CW_TS_MAX, CW_TS_ATIME, CW_TS_MTIME };
+	static const enum cw_timestamp all[] = { CW_TS_MAX, CW_TS_ATIME, CW_TS_MTIME, CW_TS_ACCESS };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (!strcmp(s, cw_timestamp_name(all[i]))) {
 			*out = all[i];
@@ -457,7 +468,7 @@ static int set_field(struct ctx *x, const yaml_node_t *n, const char *path,
 		return 0;
 	case F_TIMESTAMP:
 		if (cw_timestamp_parse(v, (enum cw_timestamp *)dst))
-			return bad_value(x, n, path, "is not a timestamp (atime, mtime or max)");
+			return bad_value(x, n, path, "is not a timestamp (atime, mtime, max or access)");
 		return 0;
 	case F_PATTERNS:
 	case F_NESTED:
@@ -524,8 +535,21 @@ static const struct field purge_fields[] = {
 	FIELD("protect", F_PATTERNS, struct cw_purge_policy, protect, 0, 0),
 	FIELD("dry_run", F_BOOL, struct cw_purge_policy, dry_run, 0, 0),
 	FIELD("rate_limit", F_RATE, struct cw_purge_policy, rate_limit, 0, 0),
+	FIELD("keep_hot", F_NESTED, struct cw_purge_policy, keep_hot, 0, 0),
 };
-enum { PF_HIGH = 1, PF_LOW = 2 }; /* indexes into purge_fields */
+enum { PF_HIGH = 1, PF_LOW = 2, PF_KEEP_HOT = 13 }; /* indexes into purge_fields */
+
+static const struct field keep_hot_fields[] = {
+	FIELD("window", F_DURATION, struct cw_keep_hot, window_ms, CW_KEEP_HOT_WINDOW_MIN_MS, CW_KEEP_HOT_WINDOW_MAX_MS),
+	FIELD("min_accesses", F_UINT, struct cw_keep_hot, min_accesses, 1, CW_KEEP_HOT_MAX_ACCESSES),
+	FIELD("age", F_BOOL, struct cw_keep_hot, age, 0, 0),
+};
+
+static const struct field access_state_fields[] = {
+	FIELD("path", F_STRING, struct cw_config, access_state_path, 0, 0),
+	FIELD("interval", F_DURATION, struct cw_config, access_state_interval_ms, CW_ACCESS_STATE_INTERVAL_MIN_MS,
+	      CW_ACCESS_STATE_INTERVAL_MAX_MS),
+};
 
 static const struct field cache_fields[] = {
 	FIELD("name", F_STRING, struct cw_cache_config, name, 0, 0),
@@ -547,12 +571,14 @@ static const struct field top_fields[] = {
 	FIELD("stale_ttl", F_DURATION, struct cw_config, stale_ttl_ms, 0, CW_STALE_TTL_MAX_MS),
 	FIELD("bpf", F_NESTED, struct cw_config, attach, 0, 0),
 	FIELD("caches", F_NESTED, struct cw_config, caches, 0, 0),
+	FIELD("access_state", F_NESTED, struct cw_config, access_state_path, 0, 0),
 };
-enum { TF_BPF = 2, TF_CACHES = 3 }; /* indexes into top_fields */
+enum { TF_BPF = 2, TF_CACHES = 3, TF_ACCESS_STATE = 4 }; /* indexes into top_fields */
 
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
 _Static_assert(NF(purge_fields) <= MAX_FIELDS && NF(cache_fields) <= MAX_FIELDS &&
-		       NF(top_fields) <= MAX_FIELDS && NF(bpf_fields) <= MAX_FIELDS,
+		       NF(top_fields) <= MAX_FIELDS && NF(bpf_fields) <= MAX_FIELDS &&
+		       NF(keep_hot_fields) <= MAX_FIELDS && NF(access_state_fields) <= MAX_FIELDS,
 	       "vals[] arrays hold MAX_FIELDS entries");
 
 static int parse_purge(struct ctx *x, const yaml_node_t *n, const char *path,
@@ -563,6 +589,14 @@ static int parse_purge(struct ctx *x, const yaml_node_t *n, const char *path,
 	if (parse_mapping(x, n, path, purge_fields, NF(purge_fields), p, vals))
 		return -1;
 	p->enabled = true;
+	if (vals[PF_KEEP_HOT]) {
+		yaml_node_t *kvals[MAX_FIELDS];
+		char kp[KEYPATH_MAX];
+		keypath(kp, "%s.keep_hot", path);
+		if (parse_mapping(x, vals[PF_KEEP_HOT], kp, keep_hot_fields, NF(keep_hot_fields), &p->keep_hot, kvals))
+			return -1;
+		p->keep_hot.enabled = true;
+	}
 	if (p->low_watermark >= p->high_watermark) {
 		const yaml_node_t *at = vals[PF_LOW] ? vals[PF_LOW] : vals[PF_HIGH] ? vals[PF_HIGH] : n;
 		char kp[KEYPATH_MAX];
@@ -663,6 +697,14 @@ static int parse_root(struct ctx *x, const yaml_node_t *root, struct cw_config *
 	}
 	if (vals[TF_CACHES] && parse_caches(x, vals[TF_CACHES], cfg))
 		return -1;
+	if (vals[TF_ACCESS_STATE]) {
+		yaml_node_t *avals[MAX_FIELDS];
+		if (parse_mapping(x, vals[TF_ACCESS_STATE], "access_state", access_state_fields,
+				  NF(access_state_fields), cfg, avals))
+			return -1;
+		if (avals[0] && cfg->access_state_path[0] != '/')
+			return bad_value(x, avals[0], "access_state.path", "is not an absolute path");
+	}
 	return 0;
 }
 

@@ -97,6 +97,14 @@ static void print_purge(FILE *f, const struct cw_purge_policy *p)
 	char rate[64];
 	cw_format_decimal(p->rate_limit, rate, sizeof(rate));
 	fprintf(f, "%srate_limit: %s\n", in, rate);
+	if (!p->keep_hot.enabled) {
+		fprintf(f, "%s# keep_hot: off\n", in);
+		return;
+	}
+	char window[48];
+	cw_format_duration_ms(p->keep_hot.window_ms, window, sizeof(window));
+	fprintf(f, "%skeep_hot: {window: %s, min_accesses: %u, age: %s}\n", in, window, p->keep_hot.min_accesses,
+		p->keep_hot.age ? "true" : "false");
 }
 
 static void print_cache(FILE *f, const struct cw_cache_config *c)
@@ -143,5 +151,9 @@ int cw_config_print(const struct cw_config *cfg, FILE *f)
 		fprintf(f, "caches:\n");
 	for (size_t i = 0; i < cfg->ncaches; i++)
 		print_cache(f, &cfg->caches[i]);
+	fprintf(f, "access_state:\n  path: ");
+	put_string(f, cw_access_state_path(cfg));
+	fputc('\n', f);
+	put_duration(f, "  ", "interval", cfg->access_state_interval_ms);
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

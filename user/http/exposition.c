@@ -332,7 +332,7 @@ static void render_dirs(struct render *r)
 /* ---- per cache: purge engine -------------------------------------------- */
 
 enum pkind { PK_U64, PK_DOUBLE, PK_BOOL, PK_MS, PK_PCT };
-enum pcond { PC_ALWAYS, PC_SCANNED, PC_NONZERO, PC_PURGED, PC_FS, PC_SIZECAP, PC_OLDEST };
+enum pcond { PC_ALWAYS, PC_SCANNED, PC_NONZERO, PC_PURGED, PC_FS, PC_SIZECAP, PC_OLDEST, PC_KEEP_HOT };
 
 struct purge_family {
 	const char *name;
@@ -399,6 +399,11 @@ static const struct purge_family purge_families[] = {
 	{ "cachewatch_cache_purge_trigger_bytes", "gauge", "bytes",
 	  "Configured trigger_bytes: bytes written since the last scan that start one.",
 	  PS(limits.trigger_bytes), PK_U64, PC_NONZERO },
+	{ "cachewatch_purge_kept_hot_files", "gauge", "",
+	  "Files keep_hot kept out of the last scan's selection: deletable, but accessed often enough within its window.",
+	  PS(kept_hot_files), PK_U64, PC_KEEP_HOT },
+	{ "cachewatch_purge_kept_hot_bytes", "gauge", "bytes", "Disk usage of the files keep_hot kept at the last scan.",
+	  PS(kept_hot_bytes), PK_U64, PC_KEEP_HOT },
 };
 
 static double purge_value(const struct cw_purge_stats *p, const struct purge_family *f)
@@ -440,6 +445,8 @@ static bool purge_present(const struct cw_purge_stats *p, const struct purge_fam
 		return p->limits.max_size != 0;
 	case PC_OLDEST:
 		return p->scanned && p->oldest_entry_time != 0; /* an empty cache has no oldest file */
+	case PC_KEEP_HOT:
+		return p->scanned && p->limits.keep_hot.enabled;
 	}
 	return false;
 }

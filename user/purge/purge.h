@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "dataplane/snapshot.h"
 #include "lib/root.h"
+#include "purge/access.h"
 
 enum cw_purge_reason { CW_PURGE_SIZE, CW_PURGE_AGE, CW_PURGE_FREE_SPACE, CW_PURGE_FILES, CW_PURGE_REASON_MAX };
 const char *cw_purge_reason_name(enum cw_purge_reason r); /* "size", "age", "free_space", "max_files" */
@@ -35,6 +36,8 @@ struct cw_purge_stats {
 	uint64_t fs_avail_bytes;        /* f_bavail: free to unprivileged users (node_exporter's avail) */
 	uint64_t fs_free_bytes;         /* f_bfree: free, the root-reserved blocks included */
 	uint64_t fs_total_bytes;
+	uint64_t kept_hot_files;        /* deletable files keep_hot kept out of the last scan's selection */
+	uint64_t kept_hot_bytes;
 	struct cw_purge_policy limits;  /* the limits in force (protect list not copied: NULL) */
 };
 
@@ -65,6 +68,12 @@ struct cw_purge_opts {
 	bool scan_only;                       /* report only: measure, never delete */
 	const atomic_bool *stop;              /* set to abort promptly; may be NULL */
 	size_t heap_budget;                   /* bytes for boundary candidates; 0 = default */
+	/* access records for timestamp: access and keep_hot; NULL = none (every
+	 * file falls back to max(atime, mtime) and nothing is hot) */
+	const struct cw_access_source *access;
+	/* looks up every file's record in pass 1 and lists the keys that have
+	 * one in the report (seen), so records of files gone can be dropped */
+	bool collect_seen;
 	void (*on_victim)(void *ctx, const struct cw_purge_victim *v);
 	void *ctx;
 	/* Test hook, NULL in production: called for each victim right before its
@@ -94,6 +103,12 @@ struct cw_purge_report {
 	uint64_t errors;              /* scan errors + failed deletions (vanished ones included) */
 	uint64_t failed;              /* deletions that failed and left the file there */
 	uint64_t skipped;             /* victims used or replaced since the scan */
+	uint64_t kept_hot_files;      /* deletable but kept by keep_hot (pass 1) */
+	uint64_t kept_hot_bytes;
+	uint64_t access_records;      /* files pass 1 found an access record for */
+	struct cw_file_key *seen;   /* collect_seen: their keys, sorted; free with cw_purge_report_free */
+	size_t nseen;
+	bool seen_complete;           /* pass 1 walked the whole tree and every key fit */
 	uint64_t dirs_removed;
 	uint64_t mounts_skipped;      /* mount points inside the root, never entered */
 	uint64_t fs_free, fs_total;   /* at the start, bytes */
@@ -105,6 +120,7 @@ struct cw_purge_report {
  * the root cannot be opened, -2 when it is refused (a system or home directory,
  * a symlink, unwritable...); with a sentence in err. */
 int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, char *err, size_t errlen);
+void cw_purge_report_free(struct cw_purge_report *rep);
 
 /* ---- The agent's purge engine: triggers and one worker thread per cache. ---- */
 struct cw_purger;
@@ -123,6 +139,12 @@ int cw_purger_set_caches(struct cw_purger *p, const struct cw_cache_config *cach
  * since the last scan, the estimated size crossed the high watermark or free
  * space fell under min_free. */
 void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *snap);
+/* The access records purges use (timestamp: access, keep_hot); NULL = none.
+ * Set before the first tick; src must outlive the purger. */
+void cw_purger_set_access(struct cw_purger *p, const struct cw_access_source *src);
+/* Which records the caches' last complete scans saw (for dropping records of
+ * files gone when the access state is saved). From the loop thread only. */
+int cw_purger_seen(const struct cw_purger *p, struct cw_access_seen *out);
 /* Copies up to max per-cache stats (under the engine's lock); returns how many. */
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max);
 /* Asks for a scan+purge of one cache at the next tick (e.g. an admin request). */

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "purge/purge.h"
@@ -46,6 +48,9 @@ struct run {
 	uint64_t seen_files, seen_bytes, seen_apparent;
 	uint64_t gone_files, gone_bytes, gone_apparent; /* names deleted, their st_blocks and st_size */
 	unsigned logged;
+	bool collecting;         /* the first pass 1 lists the keys with records */
+	size_t seen_cap;
+	bool seen_oom;
 };
 
 static uint64_t sat_sub(uint64_t a, uint64_t b)
@@ -58,10 +63,38 @@ static int64_t stx_ns(const struct statx_timestamp *t)
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-static int64_t used_ts(const struct run *r, const struct statx *stx)
+/* What a purge knows about one file's use: its "used" time and whether
+ * keep_hot holds it. Records come from the access source when the policy
+ * needs them (timestamp: access, keep_hot) or the run lists them (collect_seen). */
+struct usage {
+	int64_t ts;
+	bool hot;
+	bool have_rec;  /* a record that applies to this file (see cw_access_rec_applies) */
+};
+
+static bool wants_records(const struct run *r)
 {
-	return cw_purge_timestamp(r->p->timestamp, stx_ns(&stx->stx_atime), stx_ns(&stx->stx_mtime),
-				  stx_ns(&stx->stx_ctime), r->now_ns);
+	return r->o->access && (r->p->timestamp == CW_TS_ACCESS || r->p->keep_hot.enabled || r->o->collect_seen);
+}
+
+static struct usage usage_of(const struct run *r, const struct statx *stx)
+{
+	struct cw_access_rec rec;
+	const struct cw_access_rec *rp = NULL;
+	if (wants_records(r)) {
+		uint64_t dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+		int64_t btime = stx->stx_mask & STATX_BTIME ? stx_ns(&stx->stx_btime) : 0;
+		if (r->o->access->lookup(r->o->access->ctx, dev, stx->stx_ino, &rec) == 0 &&
+		    cw_access_rec_applies(&rec, btime))
+			rp = &rec;
+	}
+	struct usage u = {
+		.ts = cw_purge_timestamp_rec(r->p->timestamp, stx_ns(&stx->stx_atime), stx_ns(&stx->stx_mtime),
+					     stx_ns(&stx->stx_ctime), rp, r->now_ns),
+		.hot = cw_keep_hot_match(&r->p->keep_hot, rp, r->now_ns),
+		.have_rec = rp != NULL,
+	};
+	return u;
 }
 
 static uint64_t disk_bytes(const struct statx *stx)
@@ -140,8 +173,11 @@ static int delete_victim(struct run *r, int dirfd, const char *name, const char 
 		report(r, relpath, x->disk, x->ts, why, CW_VICTIM_SKIPPED, err);
 		return CW_WALK_KEPT;
 	}
+	struct usage u = usage_of(r, &stx);
+	/* read often enough since the scan: keep_hot holds it now */
+	bool became_hot = u.hot && (why != CW_PURGE_AGE || r->p->keep_hot.age);
 	if (!S_ISREG(stx.stx_mode) || stx.stx_ino != x->ino || !cw_root_same_mount(&r->root, dirfd, name, &stx) ||
-	    used_ts(r, &stx) != x->ts) {
+	    u.ts != x->ts || became_hot) {
 		r->rep->skipped++;
 		cw_debug("purge: changed since the scan, kept", "cache", r->o->name ? r->o->name : "", "path", relpath);
 		report(r, relpath, x->disk, x->ts, why, CW_VICTIM_SKIPPED, 0);
@@ -179,11 +215,36 @@ static int delete_victim(struct run *r, int dirfd, const char *name, const char 
 	return r->p->dry_run ? CW_WALK_KEPT : CW_WALK_REMOVED;
 }
 
+static void note_seen(struct run *r, const struct statx *stx)
+{
+	struct cw_purge_report *rep = r->rep;
+	if (r->seen_oom)
+		return;
+	if (rep->nseen == r->seen_cap) {
+		size_t cap = r->seen_cap ? r->seen_cap * 2 : 256;
+		struct cw_file_key *k = realloc(rep->seen, cap * sizeof(*k));
+		if (!k) {
+			r->seen_oom = true;
+			return;
+		}
+		rep->seen = k;
+		r->seen_cap = cap;
+	}
+	rep->seen[rep->nseen++] = (struct cw_file_key){ makedev(stx->stx_dev_major, stx->stx_dev_minor), stx->stx_ino };
+}
+
 static int pass1_file(void *ctx, const struct cw_walk_entry *e)
 {
 	struct run *r = ctx;
-	cw_selector_add(r->sel, e->relpath, used_ts(r, e->stx), disk_bytes(e->stx), e->stx->stx_size,
-			e->under_protected_dir);
+	struct usage u = usage_of(r, e->stx);
+	if (u.have_rec)
+		r->rep->access_records++;
+	/* a record that does not apply (an earlier file's inode number) is not
+	 * listed: it goes at the next save */
+	if (r->collecting && u.have_rec)
+		note_seen(r, e->stx);
+	cw_selector_add(r->sel, e->relpath, u.ts, disk_bytes(e->stx), e->stx->stx_size, e->under_protected_dir,
+			u.hot);
 	return CW_WALK_KEPT;
 }
 
@@ -191,12 +252,13 @@ static int pass2_file(void *ctx, const struct cw_walk_entry *e)
 {
 	struct run *r = ctx;
 	enum cw_purge_reason why;
-	int64_t ts = used_ts(r, e->stx);
+	struct usage u = usage_of(r, e->stx);
+	int64_t ts = u.ts;
 	r->seen_files++;
 	r->seen_bytes += disk_bytes(e->stx);
 	r->seen_apparent += e->stx->stx_size;
 	enum cw_sel_action a = cw_selector_offer(r->sel, e->relpath, ts, disk_bytes(e->stx), e->stx->stx_ino,
-						 e->under_protected_dir, &why);
+						 e->under_protected_dir, u.hot, &why);
 	if (a != CW_SEL_DELETE) {
 		if (a == CW_SEL_KEEP && ts < r->kept_oldest)
 			r->kept_oldest = ts;
@@ -275,6 +337,8 @@ static void fill_before(struct run *r)
 	rep->goal_free_bytes = t.goals.free_bytes;
 	rep->goal_files = t.goals.files;
 	rep->unreachable = t.plan.unreachable;
+	rep->kept_hot_files = t.kept_hot_files;
+	rep->kept_hot_bytes = t.kept_hot_bytes;
 }
 
 /* "after" is what the last walk saw remain; with no second walk (nothing to
@@ -333,7 +397,13 @@ static bool scan(struct run *r, bool first)
 		r->rep->fs_free = fs_free;
 		r->rep->fs_total = fs_total;
 	}
+	r->collecting = first && r->o->collect_seen;
 	r->rep->stopped = walk(r, pass1_file, false) != 0;
+	if (r->collecting) {
+		r->rep->seen_complete = !r->rep->stopped && !r->seen_oom;
+		cw_file_keys_sort(r->rep->seen, r->rep->nseen);
+		r->collecting = false;
+	}
 	cw_selector_plan(r->sel, fs_free, fs_total);
 	if (first)
 		fill_before(r);
@@ -356,8 +426,22 @@ static void log_summary(const struct run *r)
 	cw_info(rep->dry_run ? "purge finished (dry run)" : "purge finished", "cache", r->o->name ? r->o->name : "",
 		"files", files, "bytes", bytes, "errors", errs, "seconds", secs);
 	if (rep->unreachable)
-		cw_warn("purge: limits not reached, the rest is protected or too young", "cache",
+		cw_warn("purge: limits not reached, the rest is protected, kept hot or too young", "cache",
 			r->o->name ? r->o->name : "");
+	if (rep->kept_hot_files) {
+		char kf[32], kb[32];
+		snprintf(kf, sizeof(kf), "%" PRIu64, rep->kept_hot_files);
+		snprintf(kb, sizeof(kb), "%" PRIu64, rep->kept_hot_bytes);
+		cw_info("purge: keep_hot kept files", "cache", r->o->name ? r->o->name : "", "files", kf, "bytes", kb);
+	}
+}
+
+void cw_purge_report_free(struct cw_purge_report *rep)
+{
+	free(rep->seen);
+	rep->seen = NULL;
+	rep->nseen = 0;
+	rep->seen_complete = false;
 }
 
 int cw_purge_run(const struct cw_purge_opts *o, struct cw_purge_report *rep, char *err, size_t errlen)

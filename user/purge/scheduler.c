@@ -27,6 +27,7 @@ struct job {
 	struct cw_root_id validated;
 	bool have_validated;
 	bool scan_only;
+	const struct cw_access_source *access;
 	int rc;
 	char err[512];
 	struct cw_purge_report rep;
@@ -48,6 +49,8 @@ struct slot {
 	int64_t oldest_ts_ns;
 	struct cw_root_id root_id;    /* identity the last successful run validated */
 	bool have_root_id;
+	struct cw_access_seen_cache seen; /* keys with records of the last complete scan */
+	bool have_seen;
 	char last_err[512];
 };
 
@@ -56,6 +59,7 @@ struct cw_purger {
 	struct slot *slots;
 	size_t n;
 	struct job *retired;          /* jobs of removed caches, reaped when done */
+	const struct cw_access_source *access;
 };
 
 static void cfg_free(struct cw_cache_config *c)
@@ -105,6 +109,7 @@ struct cw_purger *cw_purger_new(void)
 
 static void job_free(struct job *j)
 {
+	cw_purge_report_free(&j->rep);
 	cfg_free(&j->cfg);
 	free(j);
 }
@@ -119,7 +124,8 @@ static void *job_main(void *arg)
 	struct job *j = arg;
 	struct cw_purge_opts o = { .name = j->cfg.name, .path = j->cfg.path, .policy = &j->cfg.purge,
 				   .validated = j->have_validated ? &j->validated : NULL,
-				   .scan_only = j->scan_only, .stop = &j->stop };
+				   .scan_only = j->scan_only, .stop = &j->stop, .access = j->access,
+				   .collect_seen = j->access != NULL };
 	j->rc = cw_purge_run(&o, &j->rep, j->err, sizeof(j->err));
 	atomic_store(&j->done, true);
 	return NULL;
@@ -203,6 +209,8 @@ int cw_purger_set_caches(struct cw_purger *p, const struct cw_cache_config *cach
 	for (size_t i = 0; i < nprev; i++) {
 		retire(p, prev[i].job);
 		cfg_free(&prev[i].cfg);
+		if (!prev[i].moved)
+			free(prev[i].seen.keys);
 	}
 	free(prev);
 	return 0;
@@ -228,6 +236,14 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 	if (r->stopped)
 		return;
 	s->have_scan = true;
+	if (r->seen_complete) { /* take the keys over from the report */
+		free(s->seen.keys);
+		s->seen = (struct cw_access_seen_cache){ .dev = r->root_id.dev, .keys = j->rep.seen, .n = r->nseen,
+							 .start_ns = (int64_t)(r->start_time * 1e9) };
+		s->have_seen = true;
+		j->rep.seen = NULL;
+		j->rep.nseen = 0;
+	}
 	s->last_scan_seconds = r->scan_seconds;
 	s->last_unreachable = r->unreachable;
 	s->written_at_unreachable = s->written;
@@ -242,6 +258,8 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 	st->last_scan_time = r->start_time;
 	st->last_scan_duration = r->scan_seconds;
 	st->errors += r->errors;
+	st->kept_hot_files = r->kept_hot_files;
+	st->kept_hot_bytes = r->kept_hot_bytes;
 	for (int i = 0; i < CW_PURGE_REASON_MAX && !dry; i++) {
 		if (!r->files[i])
 			continue;
@@ -307,7 +325,7 @@ static const char *trigger(const struct slot *s, double now, const struct statvf
 	return NULL;
 }
 
-static void start_job(struct slot *s, double now, const char *why)
+static void start_job(struct cw_purger *p, struct slot *s, double now, const char *why)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j || cfg_copy(&j->cfg, &s->cfg) != 0) {
@@ -316,6 +334,7 @@ static void start_job(struct slot *s, double now, const char *why)
 		return;
 	}
 	j->scan_only = !s->cfg.purge.enabled;
+	j->access = p->access;
 	j->validated = s->root_id;
 	j->have_validated = s->have_root_id;
 	atomic_init(&j->stop, false);
@@ -374,7 +393,7 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, const uin
 		s->requested = false;
 	pthread_mutex_unlock(&p->lock);
 	if (why)
-		start_job(s, now, why);
+		start_job(p, s, now, why);
 }
 
 /* Bytes written into a cache as the data plane's snapshot has them; NULL when
@@ -394,6 +413,41 @@ void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *s
 	reap_retired(p, false);
 	for (size_t i = 0; i < p->n; i++)
 		tick_slot(p, &p->slots[i], now, written_of(snap, &p->slots[i].cfg));
+}
+
+int cw_purger_seen(const struct cw_purger *p, struct cw_access_seen *out)
+{
+	*out = (struct cw_access_seen){ 0 };
+	if (!p || !p->n)
+		return 0;
+	out->c = calloc(p->n, sizeof(*out->c));
+	if (!out->c)
+		return -1;
+	out->usable = true;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct slot *s = &p->slots[i];
+		if (!s->have_seen) {
+			out->usable = false; /* a cache not scanned yet may hold any record */
+			continue;
+		}
+		struct cw_access_seen_cache *c = &out->c[out->n];
+		*c = s->seen;
+		c->keys = s->seen.n ? malloc(s->seen.n * sizeof(*c->keys)) : NULL;
+		if (s->seen.n && !c->keys) {
+			cw_access_seen_free(out);
+			return -1;
+		}
+		if (s->seen.n)
+			memcpy(c->keys, s->seen.keys, s->seen.n * sizeof(*c->keys));
+		out->n++;
+	}
+	return 0;
+}
+
+void cw_purger_set_access(struct cw_purger *p, const struct cw_access_source *src)
+{
+	if (p)
+		p->access = src;
 }
 
 size_t cw_purger_stats(struct cw_purger *p, struct cw_purge_stats *out, size_t max)
@@ -432,8 +486,10 @@ void cw_purger_free(struct cw_purger *p)
 	for (struct job *j = p->retired; j; j = j->next)
 		atomic_store(&j->stop, true);
 	reap_retired(p, true);
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		cfg_free(&p->slots[i].cfg);
+		free(p->slots[i].seen.keys);
+	}
 	free(p->slots);
 	pthread_mutex_destroy(&p->lock);
 	free(p);

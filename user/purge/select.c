@@ -25,7 +25,7 @@ struct cw_selector {
 	char *last_path;
 };
 
-enum cw_class { CLS_PROTECTED, CLS_YOUNG, CLS_AGED, CLS_CANDIDATE };
+enum cw_class { CLS_PROTECTED, CLS_YOUNG, CLS_HOT, CLS_AGED, CLS_CANDIDATE };
 
 int64_t cw_purge_timestamp(enum cw_timestamp mode, int64_t atime_ns, int64_t mtime_ns,
 			   int64_t ctime_ns, int64_t now_ns)
@@ -33,11 +33,23 @@ int64_t cw_purge_timestamp(enum cw_timestamp mode, int64_t atime_ns, int64_t mti
 	int64_t ts = mtime_ns;
 	if (mode == CW_TS_ATIME)
 		ts = atime_ns;
-	else if (mode == CW_TS_MAX && atime_ns > mtime_ns)
+	else if ((mode == CW_TS_MAX || mode == CW_TS_ACCESS) && atime_ns > mtime_ns)
 		ts = atime_ns;
 	if (ts <= now_ns)
 		return ts;
 	return ctime_ns < now_ns ? ctime_ns : now_ns;
+}
+
+int64_t cw_purge_timestamp_rec(enum cw_timestamp mode, int64_t atime_ns, int64_t mtime_ns, int64_t ctime_ns,
+			       const struct cw_access_rec *rec, int64_t now_ns)
+{
+	if (mode != CW_TS_ACCESS)
+		return cw_purge_timestamp(mode, atime_ns, mtime_ns, ctime_ns, now_ns);
+	if (!rec)
+		return cw_purge_timestamp(CW_TS_MAX, atime_ns, mtime_ns, ctime_ns, now_ns);
+	int64_t last = rec->last_ns > INT64_MAX ? INT64_MAX : (int64_t)rec->last_ns;
+	/* the record stands in for atime: the same future-time rule applies */
+	return cw_purge_timestamp(CW_TS_MAX, last, mtime_ns, ctime_ns, now_ns);
 }
 
 bool cw_purge_name_protected(const struct cw_purge_policy *p, const char *relpath)
@@ -186,12 +198,15 @@ void cw_selector_free(struct cw_selector *s)
 	free(s);
 }
 
-static enum cw_class classify(const struct cw_selector *s, const char *relpath, int64_t ts, bool under_prot)
+static enum cw_class classify(const struct cw_selector *s, const char *relpath, int64_t ts, bool under_prot,
+			      bool hot)
 {
 	if (under_prot || cw_purge_name_protected(s->p, relpath))
 		return CLS_PROTECTED;
 	if (ts > s->young_after)
 		return CLS_YOUNG;
+	if (hot && (ts >= s->aged_before || s->p->keep_hot.age))
+		return CLS_HOT;
 	if (ts < s->aged_before)
 		return CLS_AGED;
 	return CLS_CANDIDATE;
@@ -204,14 +219,18 @@ static unsigned bucket_of(const struct cw_selector *s, int64_t ts)
 }
 
 void cw_selector_add(struct cw_selector *s, const char *relpath, int64_t ts_ns, uint64_t disk,
-		     uint64_t apparent, bool under_protected_dir)
+		     uint64_t apparent, bool under_protected_dir, bool hot)
 {
 	s->t.files++;
 	s->t.disk_bytes += disk;
 	s->t.apparent_bytes += apparent;
 	if (ts_ns < s->t.oldest_ts_ns)
 		s->t.oldest_ts_ns = ts_ns;
-	switch (classify(s, relpath, ts_ns, under_protected_dir)) {
+	switch (classify(s, relpath, ts_ns, under_protected_dir, hot)) {
+	case CLS_HOT:
+		s->t.kept_hot_files++;
+		s->t.kept_hot_bytes += disk;
+		break;
 	case CLS_AGED:
 		s->t.aged_files++;
 		s->t.aged_bytes += disk;
@@ -371,10 +390,10 @@ static bool after_last(const struct cw_selector *s, int64_t ts, const char *relp
 }
 
 enum cw_sel_action cw_selector_offer(struct cw_selector *s, const char *relpath, int64_t ts_ns,
-				     uint64_t disk, uint64_t ino, bool under_protected_dir,
+				     uint64_t disk, uint64_t ino, bool under_protected_dir, bool hot,
 				     enum cw_purge_reason *reason)
 {
-	enum cw_class c = classify(s, relpath, ts_ns, under_protected_dir);
+	enum cw_class c = classify(s, relpath, ts_ns, under_protected_dir, hot);
 	int boundary = s->t.plan.boundary;
 	if (s->round > 0) {
 		/* later rounds only look for boundary candidates not yet handed out */
@@ -480,6 +499,13 @@ size_t cw_purge_select_items(const struct cw_purge_policy *p, int64_t now_ns, ui
 			     uint64_t fs_total, const struct cw_purge_item *items, size_t n,
 			     size_t heap_budget, size_t *victims, enum cw_purge_reason *reasons)
 {
+	return cw_purge_select_items_hot(p, now_ns, fs_free, fs_total, items, NULL, n, heap_budget, victims, reasons);
+}
+
+size_t cw_purge_select_items_hot(const struct cw_purge_policy *p, int64_t now_ns, uint64_t fs_free,
+				 uint64_t fs_total, const struct cw_purge_item *items, const bool *hot, size_t n,
+				 size_t heap_budget, size_t *victims, enum cw_purge_reason *reasons)
+{
 	size_t nv = 0;
 	bool *gone = calloc(n ? n : 1, sizeof(*gone));
 	struct cw_selector *s = cw_selector_new(p, now_ns, heap_budget);
@@ -487,7 +513,7 @@ size_t cw_purge_select_items(const struct cw_purge_policy *p, int64_t now_ns, ui
 		goto cleanup;
 	for (size_t i = 0; i < n; i++)
 		cw_selector_add(s, items[i].relpath, items[i].ts_ns, items[i].disk, items[i].disk,
-				cw_purge_path_protected(p, items[i].relpath));
+				cw_purge_path_protected(p, items[i].relpath), hot && hot[i]);
 	cw_selector_plan(s, fs_free, fs_total);
 	for (;;) {
 		for (size_t i = 0; i < n; i++) {
@@ -495,7 +521,8 @@ size_t cw_purge_select_items(const struct cw_purge_policy *p, int64_t now_ns, ui
 			if (gone[i])
 				continue;
 			if (cw_selector_offer(s, items[i].relpath, items[i].ts_ns, items[i].disk,
-					      i, cw_purge_path_protected(p, items[i].relpath), &r) == CW_SEL_DELETE)
+					      i, cw_purge_path_protected(p, items[i].relpath), hot && hot[i],
+					      &r) == CW_SEL_DELETE)
 				take(s, i, r, items, gone, victims, reasons, &nv);
 		}
 		const struct cw_sel_entry *e;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "config/config.h"
+#include "dataplane/access.h"
 #include "purge/purge.h"
 
 /* Age histogram: log-linear buckets over the age in units of 2^20 ns (~1 ms),
@@ -21,6 +22,11 @@
  * by the change time, which nobody can set, clamped to now. */
 int64_t cw_purge_timestamp(enum cw_timestamp mode, int64_t atime_ns, int64_t mtime_ns,
 			   int64_t ctime_ns, int64_t now_ns);
+/* The same with the file's access record (NULL: none, or one that does not
+ * apply to it): under CW_TS_ACCESS the used time is max(last access, mtime)
+ * when there is a record, max(atime, mtime) otherwise; other modes ignore it. */
+int64_t cw_purge_timestamp_rec(enum cw_timestamp mode, int64_t atime_ns, int64_t mtime_ns, int64_t ctime_ns,
+			       const struct cw_access_rec *rec, int64_t now_ns);
 
 /* True when a protect glob matches the entry (cw_glob_match: base name for a
  * pattern without "/", the whole relative path otherwise, "**" included). */
@@ -78,11 +84,13 @@ struct cw_selector;
 
 struct cw_selector *cw_selector_new(const struct cw_purge_policy *p, int64_t now_ns, size_t heap_budget);
 void cw_selector_free(struct cw_selector *s);
+/* hot: keep_hot matched the file (cw_keep_hot_match): it is kept by the
+ * size, free-space and file-count goals, and by max_age when keep_hot.age. */
 void cw_selector_add(struct cw_selector *s, const char *relpath, int64_t ts_ns, uint64_t disk,
-		     uint64_t apparent, bool under_protected_dir);
+		     uint64_t apparent, bool under_protected_dir, bool hot);
 void cw_selector_plan(struct cw_selector *s, uint64_t fs_free, uint64_t fs_total);
 enum cw_sel_action cw_selector_offer(struct cw_selector *s, const char *relpath, int64_t ts_ns,
-				     uint64_t disk, uint64_t ino, bool under_protected_dir,
+				     uint64_t disk, uint64_t ino, bool under_protected_dir, bool hot,
 				     enum cw_purge_reason *reason);
 const struct cw_sel_entry *cw_selector_next(struct cw_selector *s, enum cw_purge_reason *reason);
 void cw_selector_done(struct cw_selector *s, uint64_t disk);
@@ -97,6 +105,7 @@ struct cw_selector_totals {
 	uint64_t files, disk_bytes, apparent_bytes;
 	int64_t oldest_ts_ns;  /* INT64_MAX when empty */
 	uint64_t aged_files, aged_bytes; /* older than max_age and deletable */
+	uint64_t kept_hot_files, kept_hot_bytes; /* deletable but for keep_hot */
 	struct cw_purge_goals goals;
 	struct cw_purge_plan plan;
 	bool work;             /* pass 2 is needed */
@@ -117,5 +126,9 @@ struct cw_purge_item {
 size_t cw_purge_select_items(const struct cw_purge_policy *p, int64_t now_ns, uint64_t fs_free,
 			     uint64_t fs_total, const struct cw_purge_item *items, size_t n,
 			     size_t heap_budget, size_t *victims, enum cw_purge_reason *reasons);
+/* The same where hot[i] says keep_hot matched items[i] (hot may be NULL). */
+size_t cw_purge_select_items_hot(const struct cw_purge_policy *p, int64_t now_ns, uint64_t fs_free,
+				 uint64_t fs_total, const struct cw_purge_item *items, const bool *hot, size_t n,
+				 size_t heap_budget, size_t *victims, enum cw_purge_reason *reasons);
 
 #endif

@@ -15,7 +15,7 @@
 #define WALK_LOG_MAX 20
 
 static const unsigned stat_mask = STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_INO | STATX_SIZE |
-				  STATX_BLOCKS | STATX_ATIME | STATX_MTIME | STATX_CTIME | STATX_MNT_ID;
+				  STATX_BLOCKS | STATX_ATIME | STATX_MTIME | STATX_CTIME | STATX_MNT_ID | STATX_BTIME;
 
 int cw_entry_statx(int dirfd, const char *name, struct statx *stx)
 {

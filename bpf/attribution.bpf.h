@@ -43,6 +43,8 @@ enum scratch_slot {
 	SLOT_WRITEV,      /* vfs_writev */
 	SLOT_UNLINK,      /* vfs_unlink, ext4_unlink_enter */
 	SLOT_UNLINK_PATH, /* raw sys_exit: unlink path strings */
+	SLOT_OPEN,        /* opens: raw sys_exit, fexit/kretprobe of do_filp_open */
+	SLOT_URING_OPEN,  /* io_uring_complete of an open */
 	SLOT_MAX,
 };
 

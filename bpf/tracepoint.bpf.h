@@ -37,6 +37,7 @@ enum sys_op {
 	SYS_UNLINK,   /* path */
 	SYS_UNLINKAT, /* dfd, path, flags */
 	SYS_RENAME,   /* rename, renameat, renameat2 */
+	SYS_OPEN,     /* open, openat, openat2, creat: the fd returned */
 };
 
 static __always_inline enum sys_op native_op(long nr)
@@ -56,6 +57,11 @@ static __always_inline enum sys_op native_op(long nr)
 	case NR_renameat:
 	case NR_renameat2:
 		return SYS_RENAME;
+	case NR_open:
+	case NR_openat:
+	case NR_openat2:
+	case NR_creat:
+		return SYS_OPEN;
 	}
 	return SYS_OTHER;
 }
@@ -78,6 +84,11 @@ static __always_inline enum sys_op ia32_op(long nr)
 	case NR_ia32_renameat:
 	case NR_ia32_renameat2:
 		return SYS_RENAME;
+	case NR_ia32_open:
+	case NR_ia32_openat:
+	case NR_ia32_openat2:
+	case NR_ia32_creat:
+		return SYS_OPEN;
 	}
 	return SYS_OTHER;
 }
@@ -146,6 +157,14 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 /* unlinkat's flag for "remove a directory" (include/uapi/linux/fcntl.h). */
 #define AT_REMOVEDIR 0x200
 
+/* An open syscall returned: the new fd's file says how it was opened
+ * (f_mode: for reading, created), so the flags need no sys_enter. */
+static __always_inline void open_sys_exit(long ret)
+{
+	if (ret >= 0)
+		access_open(fd_file(bpf_get_current_task_btf(), (int)ret), SLOT_OPEN);
+}
+
 /* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
  * dispatch on its number: measured cheaper than the per-syscall tracepoints,
  * whose perf-buffer path costs more on both the watched and the unrelated
@@ -191,10 +210,38 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 	case SYS_RENAME:
 		bump_gen(ret);
 		break;
+	case SYS_OPEN:
+		open_sys_exit(ret);
+		break;
 	default:
 		break;
 	}
 	return 0;
+}
+
+/* The open request's own part of the io_kiocb (io_uring/openclose.c). */
+struct io_open___cw {
+	struct file *file;
+	int dfd;
+	__u32 file_slot;
+} __attribute__((preserve_access_index));
+
+/* An io_uring OPENAT/OPENAT2 completed: res is the new fd in the table of
+ * the ring's task (io-wq workers share it). An open into a fixed-file slot
+ * (file_slot set) installs no fd and is not seen. Needs the 6.0+ layout
+ * (req->cmd, req->cqe.res); older kernels keep their io_uring opens unseen on
+ * this backend (docs/backends.md). */
+static __always_inline void uring_open_complete(struct io_kiocb *r)
+{
+	if (!bpf_core_type_exists(struct io_open___cw) || !bpf_core_field_exists(r->cmd) ||
+	    !bpf_core_field_exists(r->cqe.res))
+		return;
+	struct io_open___cw *o = (void *)r + bpf_core_field_offset(r->cmd);
+	if (BPF_CORE_READ(o, file_slot))
+		return;
+	int res = BPF_CORE_READ(r, cqe.res);
+	if (res >= 0)
+		access_open(fd_file(bpf_get_current_task_btf(), res), SLOT_URING_OPEN);
 }
 
 /* io_uring renames (IORING_OP_RENAMEAT) reach the VFS without any syscall the
@@ -206,8 +253,13 @@ int BPF_PROG(tpb_io_uring_complete, void *ring, void *req)
 {
 	struct io_kiocb *r = req;
 
-	if (BPF_CORE_READ(r, opcode) == bpf_core_enum_value(enum io_uring_op, IORING_OP_RENAMEAT))
+	__u8 op = BPF_CORE_READ(r, opcode);
+
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_RENAMEAT))
 		bump_gen(0);
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
+		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
+		uring_open_complete(r);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/root.h"
+#include "dataplane/access.h"
 #include "dataplane/collector.h"
 #include "dataplane/maps.h"
 
@@ -181,7 +182,8 @@ void cw_stats_accumulate(struct cw_stats *total, struct cw_stats *last, const st
 
 	/* A re-created entry restarts every field at once; judge by the sum of
 	 * call counts so one field that did not move is not mistaken for a reset. */
-	int reset = raw->writes < last->writes || raw->unlinks < last->unlinks;
+	int reset = raw->writes < last->writes || raw->unlinks < last->unlinks ||
+		    raw->read_opens < last->read_opens;
 	for (size_t i = 0; i < STATS_FIELDS; i++) {
 		t[i] += reset ? r[i] : cw_counter_delta(l[i], r[i]);
 		l[i] = r[i];
@@ -965,6 +967,11 @@ static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, do
 	s->backend = cw_backend_name(cw_loader_backend(c->loader));
 	s->poll_duration_seconds = took;
 	memcpy(s->drops, c->drops_total, sizeof(s->drops));
+	struct cw_access_usage au;
+	cw_access_usage(c->loader, &au);
+	s->access_records = au.records;
+	s->access_records_max = au.max_records;
+	s->access_map_bytes = au.map_bytes;
 	s->caches = calloc(c->ncaches ? c->ncaches : 1, sizeof(*s->caches));
 	if (!s->caches)
 		goto fail;
@@ -989,6 +996,7 @@ int cw_collector_poll(struct cw_collector *c)
 	err = read_counters(c);
 	err2 = read_drops(c);
 	err = err ?: err2;
+	cw_access_clock_sync(c->loader);
 	for (size_t i = 0; i < c->ncaches; i++)
 		check_root(c, &c->caches[i]);
 	if (start - c->last_dir_check >= c->dir_check_period) {

@@ -19,11 +19,13 @@
 #include "cachewatch.h" /* before the skeleton: its .bss uses struct cw_activity */
 #include "cachewatch.skel.h"
 #include "dataplane/loader.h"
+#include "dataplane/access.h"
 #include "lib/log.h"
 
 struct cw_loader {
 	struct cachewatch_bpf *skel;
 	enum cw_backend backend;
+	uint64_t access_map_bytes;
 };
 
 __u32 cw_kernel_dev(uint64_t st_dev)
@@ -114,6 +116,7 @@ struct kernel_features {
 	bool vfs_unlink_has_ns;    /* 5.12: vfs_unlink() takes a user namespace (6.3: idmap) first */
 	bool ext4_unlink_tp;       /* ext4_unlink_enter/exit tracepoints (ext4 loaded) */
 	bool io_uring_complete_tp; /* io_uring_complete tracepoint (io_uring built in) */
+	bool do_filp_open;         /* do_filp_open is traceable (every open returns its file there) */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -133,6 +136,7 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
 	kf->ext4_unlink_tp = has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
 			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
 	kf->io_uring_complete_tp = has_btf_tracepoint(btf, "io_uring_complete", NULL);
+	kf->do_filp_open = !btf || btf_has_func(btf, "do_filp_open");
 }
 
 /* When a program is wanted, beyond its backend being chosen. */
@@ -143,6 +147,7 @@ enum prog_need {
 	NEED_UNLINK_4ARGS, /* vfs_unlink from 5.12 */
 	NEED_EXT4_UNLINK_TP,
 	NEED_IO_URING_COMPLETE_TP,
+	NEED_DO_FILP_OPEN,
 };
 
 static bool need_met(enum prog_need n, const struct kernel_features *kf)
@@ -154,6 +159,7 @@ static bool need_met(enum prog_need n, const struct kernel_features *kf)
 	case NEED_UNLINK_4ARGS: return kf->vfs_unlink_has_ns;
 	case NEED_EXT4_UNLINK_TP: return kf->ext4_unlink_tp;
 	case NEED_IO_URING_COMPLETE_TP: return kf->io_uring_complete_tp;
+	case NEED_DO_FILP_OPEN: return kf->do_filp_open;
 	}
 	return false;
 }
@@ -177,6 +183,7 @@ static const struct backend_prog backend_progs[] = {
 	PROG(FENTRY, fx_vfs_unlink3, UNLINK_3ARGS),
 	PROG(FENTRY, fx_vfs_unlink4, UNLINK_4ARGS),
 	PROG(FENTRY, fx_vfs_rename, NOTHING),
+	PROG(FENTRY, fx_do_filp_open, DO_FILP_OPEN),
 	PROG(KPROBE, kp_vfs_write, NOTHING),
 	PROG(KPROBE, krp_vfs_write, NOTHING),
 	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
@@ -184,6 +191,7 @@ static const struct backend_prog backend_progs[] = {
 	PROG(KPROBE, kp_vfs_unlink, NOTHING),
 	PROG(KPROBE, krp_vfs_unlink, NOTHING),
 	PROG(KPROBE, krp_vfs_rename, NOTHING),
+	PROG(KPROBE, krp_do_filp_open, DO_FILP_OPEN),
 	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
 	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
 	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
@@ -225,6 +233,9 @@ static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
 
 	if (b != CW_BACKEND_TRACEPOINT && !kf->vfs_writev)
 		cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
+			"backend", cw_backend_name(b));
+	if (b != CW_BACKEND_TRACEPOINT && !kf->do_filp_open)
+		cw_warn("do_filp_open is not in this kernel's BTF; opens (read_opens, access records, reuse) are not seen",
 			"backend", cw_backend_name(b));
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, false);
@@ -473,8 +484,8 @@ static void destroy_skel(struct cachewatch_bpf *skel, enum cw_backend b)
 		remove_kretprobes(inst);
 }
 
-static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,
-		       struct cachewatch_bpf **out, char *err, size_t errlen)
+static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, unsigned max_walk,
+		       const struct btf *btf, struct cachewatch_bpf **out, char *err, size_t errlen)
 {
 	struct cachewatch_bpf *skel;
 	int ret;
@@ -493,6 +504,13 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
+	ret = bpf_map__set_max_entries(skel->maps.access,
+				       opts->access_records ? opts->access_records : CW_ACCESS_RECORDS_DEFAULT);
+	if (ret) {
+		snprintf(err, errlen, "cannot size the access record map: %s", strerror(-ret));
+		goto cleanup;
+	}
+	skel->bss->realtime_offset_ns = cw_access_clock_offset();
 	select_programs(skel, b, &kf);
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
@@ -612,6 +630,24 @@ bool cw_fentry_may_skip(const char *model)
 	return strcmp(model, "none") && strcmp(model, "voluntary");
 }
 
+/* A map's kernel memory as the kernel accounts it (fdinfo "memlock:"). */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, char *err,
 		   size_t errlen)
 {
@@ -628,6 +664,12 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 
 	if (max_walk > CW_MAX_WALK) {
 		snprintf(err, errlen, "max_walk %u is above the limit %d", max_walk, CW_MAX_WALK);
+		return -EINVAL;
+	}
+	if (opts->access_records &&
+	    (opts->access_records < CW_ACCESS_RECORDS_MIN || opts->access_records > CW_ACCESS_RECORDS_MAX)) {
+		snprintf(err, errlen, "access_records %u is out of range (%d to %d)", opts->access_records,
+			 CW_ACCESS_RECORDS_MIN, CW_ACCESS_RECORDS_MAX);
 		return -EINVAL;
 	}
 	ret = check_privileges(err, errlen);
@@ -653,7 +695,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 			"task preempts another inside one (counted as recursion_miss); kprobe is exact",
 			"preempt", preempt);
 	if (opts->backend != CW_BACKEND_AUTO) {
-		ret = try_backend(opts->backend, max_walk, btf, &skel, err, errlen);
+		ret = try_backend(opts->backend, opts, max_walk, btf, &skel, err, errlen);
 	} else {
 		const enum cw_backend *order = order_default;
 		if (may_skip) {
@@ -663,7 +705,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 		}
 		for (size_t i = 0; i < 3; i++) {
 			chosen = order[i];
-			ret = try_backend(chosen, max_walk, btf, &skel, err, errlen);
+			ret = try_backend(chosen, opts, max_walk, btf, &skel, err, errlen);
 			if (!ret)
 				break;
 			skip_backend_log(chosen, err);
@@ -679,6 +721,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 	}
 	l->skel = skel;
 	l->backend = chosen;
+	l->access_map_bytes = map_memlock(bpf_map__fd(skel->maps.access));
 	skel = NULL;
 	*out = l;
 	cw_info("BPF attached", "backend", cw_backend_name(chosen));
@@ -726,6 +769,12 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.drops = bpf_map__fd(l->skel->maps.drops),
 		.roots = bpf_map__fd(l->skel->maps.roots),
 		.inflight = bpf_map__fd(l->skel->maps.inflight),
+		.access = bpf_map__fd(l->skel->maps.access),
+		.access_max = bpf_map__max_entries(l->skel->maps.access),
+		.access_inserted = &l->skel->bss->access_inserted,
+		.access_deleted = &l->skel->bss->access_deleted,
+		.realtime_offset_ns = &l->skel->bss->realtime_offset_ns,
+		.access_map_bytes = l->access_map_bytes,
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,

@@ -54,6 +54,7 @@ struct cw_config {
 	uint64_t stale_ttl_ms;         /* default 120000 */
 	enum cw_backend attach;        /* default auto */
 	unsigned max_walk;             /* d_parent walk bound, default CW_MAX_WALK */
+	unsigned access_records;       /* per-file access records in BPF, default CW_ACCESS_RECORDS_DEFAULT */
 	struct cw_cache_config *caches;
 	size_t ncaches;
 	bool embedded;                 /* built from the embedded default list */

@@ -39,6 +39,7 @@ void cw_config_defaults(struct cw_config *cfg)
 	cfg->stale_ttl_ms = 120000;
 	cfg->attach = CW_BACKEND_AUTO;
 	cfg->max_walk = CW_MAX_WALK;
+	cfg->access_records = CW_ACCESS_RECORDS_DEFAULT;
 }
 
 static void cache_free(struct cw_cache_config *c)
@@ -540,6 +541,8 @@ enum { CF_NAME = 0, CF_PATH = 1, CF_PURGE = 5 }; /* indexes into cache_fields */
 static const struct field bpf_fields[] = {
 	FIELD("attach", F_ATTACH, struct cw_config, attach, 0, 0),
 	FIELD("max_walk", F_UINT, struct cw_config, max_walk, 1, CW_MAX_WALK),
+	FIELD("access_records", F_UINT, struct cw_config, access_records, CW_ACCESS_RECORDS_MIN,
+	      CW_ACCESS_RECORDS_MAX),
 };
 
 static const struct field top_fields[] = {

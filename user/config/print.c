@@ -135,8 +135,8 @@ int cw_config_print(const struct cw_config *cfg, FILE *f)
 		fprintf(f, "# effective configuration, defaults filled in\n");
 	put_duration(f, "", "poll_interval", cfg->poll_interval_ms);
 	put_duration(f, "", "stale_ttl", cfg->stale_ttl_ms);
-	fprintf(f, "bpf:\n  attach: %s\n  max_walk: %u\n", cw_backend_name(cfg->attach),
-		cfg->max_walk);
+	fprintf(f, "bpf:\n  attach: %s\n  max_walk: %u\n  access_records: %u\n", cw_backend_name(cfg->attach),
+		cfg->max_walk, cfg->access_records);
 	if (!cfg->ncaches)
 		fprintf(f, "caches: []\n");
 	else

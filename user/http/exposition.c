@@ -238,6 +238,9 @@ static const struct dir_counter dir_counters[] = {
 	  offsetof(struct cw_dir_snap, unlinks) },
 	{ "cachewatch_unlinked_bytes", "bytes", "Size of the files unlinked under the directory.",
 	  offsetof(struct cw_dir_snap, unlinked_bytes) },
+	/* also exported by the read paths' work (helper "paths"): keep one row at merge */
+	{ "cachewatch_read_bytes", "bytes", "Bytes read from files under the directory (successful read calls).",
+	  offsetof(struct cw_dir_snap, read_bytes) },
 	{ "cachewatch_read_opens", "", "Opens of existing files under the directory for reading (O_RDONLY, O_RDWR).",
 	  offsetof(struct cw_dir_snap, read_opens) },
 	{ "cachewatch_entries_written", "", "Files under the directory created, or written again after being read.",

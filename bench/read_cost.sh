@@ -1,0 +1,64 @@
+#!/bin/sh
+# Added cost of cachewatch per 64-byte pread and per open+close for reading of a
+# file in a watched and in an unwatched directory, against the same loops with
+# nothing attached, rounds interleaved in one run (ratios, not absolute figures).
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+BIN=$BUILD/cachewatch
+COST=$BUILD/bench/read_cost
+ITERS=${ITERS:-500000}
+REPS=${REPS:-5}
+BACKEND=${BACKEND:-auto}
+work=$(mktemp -d /var/tmp/cw-bench-XXXXXX)
+agent=""
+cleanup() { [ -n "$agent" ] && kill "$agent" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+mkdir -p "$work/watched/g" "$work/unwatched/g"
+for d in watched unwatched; do
+	dd if=/dev/zero of="$work/$d/g/f" bs=64k count=1 2>/dev/null
+done
+
+# median of REPS runs of: read_cost ARGS
+median() {
+	for _ in $(seq "$REPS"); do "$COST" "$@" "$ITERS"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+measure() {
+	echo "$(median pread "$work/watched/g/f") $(median pread "$work/unwatched/g/f")" \
+		"$(median open "$work/watched/g/f") $(median open "$work/unwatched/g/f")"
+}
+
+start_agent() {
+	"$BIN" top --json --interval 1s --bpf.attach="$BACKEND" --group-depth 1 "$work/watched" >/dev/null 2>"$work/log" &
+	agent=$!
+	for _ in $(seq 200); do grep -q watching "$work/log" && return 0; sleep 0.1; done
+	echo "agent did not attach:" >&2
+	cat "$work/log" >&2
+	exit 1
+}
+
+stop_agent() {
+	kill "$agent"
+	wait "$agent" || true
+	agent=""
+}
+
+# Baseline and attached rounds alternate so drift in machine load hits both.
+: >"$work/base"
+: >"$work/att"
+for _ in $(seq "${ROUNDS:-3}"); do
+	measure >>"$work/base"
+	start_agent
+	backend=$(sed -n 's/.*BPF attached" backend=\([a-z]*\).*/\1/p' "$work/log")
+	measure >>"$work/att"
+	stop_agent
+done
+col() { awk -v c="$2" '{print $c}' "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "backend: $backend; $ITERS calls per run, median of $REPS runs per round, median of ${ROUNDS:-3} alternating rounds; ns per call"
+printf '%-34s %10s %10s %10s %8s\n' "loop" "baseline" "attached" "added" "ratio"
+row() { awk -v n="$1" -v b="$2" -v a="$3" 'BEGIN {printf "%-34s %10.1f %10.1f %10.1f %8.2f\n", n, b, a, a-b, a/b}'; }
+row "64-byte pread, watched dir" "$(col "$work/base" 1)" "$(col "$work/att" 1)"
+row "64-byte pread, unwatched dir" "$(col "$work/base" 2)" "$(col "$work/att" 2)"
+row "open+close for reading, watched" "$(col "$work/base" 3)" "$(col "$work/att" 3)"
+row "open+close for reading, unwatched" "$(col "$work/base" 4)" "$(col "$work/att" 4)"

@@ -2,6 +2,7 @@
 # Added cost of cachewatch per 64-byte pread and per open+close for reading of a
 # file in a watched and in an unwatched directory, against the same loops with
 # nothing attached, rounds interleaved in one run (ratios, not absolute figures).
+# Times are the calling thread's CPU time (the programs run in its syscalls).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -56,7 +57,7 @@ for _ in $(seq "${ROUNDS:-5}"); do
 	stop_agent
 done
 col() { awk -v c="$2" '{print $c}' "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "backend: $backend; $ITERS calls per run, fastest of $REPS runs per round, median of ${ROUNDS:-5} alternating rounds; ns per call"
+echo "backend: $backend; $ITERS calls per run, fastest of $REPS runs per round, median of ${ROUNDS:-5} alternating rounds; CPU ns per call"
 printf '%-34s %10s %10s %10s %8s\n' "loop" "baseline" "attached" "added" "ratio"
 row() { awk -v n="$1" -v b="$2" -v a="$3" 'BEGIN {printf "%-34s %10.1f %10.1f %10.1f %8.2f\n", n, b, a, a-b, a/b}'; }
 row "64-byte pread, watched dir" "$(col "$work/base" 1)" "$(col "$work/att" 1)"

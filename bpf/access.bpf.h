@@ -30,6 +30,15 @@ __u64 access_deleted;
  * and compare with atime and mtime, while BPF only reads the boot clock
  * before 6.1 (bpf_ktime_get_tai_ns). */
 __u64 realtime_offset_ns;
+/* Root slots whose files' opens are tracked (per cache `track_reads`, set by
+ * userspace at arming): bit n for slot n. 0, when no cache tracks reads,
+ * turns every open away before it costs more than this load. */
+__u64 read_slots;
+
+static __always_inline int reads_tracked(const struct cw_stats_key *key)
+{
+	return (read_slots >> (key->root & (CW_MAX_ROOTS - 1))) & 1;
+}
 
 /* Where a dentry was attributed to, for the next open of it: a compile opens
  * the same headers thousands of times, each a new struct file, so the file
@@ -126,6 +135,8 @@ static __always_inline void access_mark_written(struct cw_access_val *v, const s
  * file being written is in use, but is not an access (count, recent_ns). */
 static __always_inline void access_on_write(struct file *f, const struct cw_stats_key *key)
 {
+	if (!reads_tracked(key))
+		return;
 	struct cw_access_val *v = access_record(BPF_CORE_READ(f, f_inode));
 
 	if (!v)
@@ -201,7 +212,7 @@ static __always_inline void access_open(struct file *f, __u32 slot)
 {
 	struct cw_stats_key key;
 
-	if (!f)
+	if (!f || !read_slots)
 		return;
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
 	if (!inode || !is_regular(inode))
@@ -213,6 +224,8 @@ static __always_inline void access_open(struct file *f, __u32 slot)
 	if (!open_attribute(d, inode, &key, slot))
 		return;
 	remember_file(f, d, &key);
+	if (!reads_tracked(&key))
+		return;
 	if (mode & CW_FMODE_CREATED) {
 		struct cw_access_val *v = access_record(inode);
 		if (v) {

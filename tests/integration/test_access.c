@@ -280,6 +280,37 @@ static void test_reuse(struct ctx *c)
 	tap_eq(dir_field(c, "ru", "g", ENTRIES_REUSED), 4, "cp read f3 once: 4 entries reused");
 }
 
+/* track_reads: false turns a cache's opens, records and entry counters off
+ * (its writes still count); a cache beside it keeps them. */
+static void test_track_reads_off(struct ctx *c)
+{
+	char off[PATH_MAX], on[PATH_MAX], f[PATH_MAX], g[PATH_MAX];
+	struct cw_cache_config cc[2];
+	struct cw_access_rec r;
+
+	pathf(off, c, "troff");
+	pathf(on, c, "tron");
+	mkdirs(off);
+	mkdirs(on);
+	cache(&cc[0], "troff", off, 0, 64);
+	cc[0].track_reads = false;
+	cache(&cc[1], "tron", on, 0, 64);
+	apply(c, cc, 2);
+	pathf(f, c, "troff/f");
+	pathf(g, c, "tron/g");
+	write_bytes(f, 100);
+	write_bytes(g, 100);
+	open_close(f, O_RDONLY);
+	open_close(g, O_RDONLY);
+	tap_eq(dir_field(c, "troff", ".", READ_OPENS) + dir_field(c, "troff", ".", ENTRIES_WRITTEN) +
+		       dir_field(c, "troff", ".", ENTRIES_REUSED), 0,
+	       "track_reads: false: no read opens, no entries written or reused");
+	tap_ok(lookup(c, f, &r) == -ENOENT, "track_reads: false: no access record");
+	tap_eq(dir_field(c, "troff", ".", WRITE_BYTES), 100, "track_reads: false: writes still count");
+	tap_ok(dir_field(c, "tron", ".", READ_OPENS) == 1 && lookup(c, g, &r) == 0 && r.count == 1,
+	       "the cache beside it still tracks its opens");
+}
+
 /* A record map of 16 entries: opens past it are counted and dropped, the
  * series counts stay exact, nothing crashes. */
 static void test_map_full(struct ctx *c)
@@ -378,6 +409,7 @@ int main(int argc, char **argv)
 	test_inode_reuse(&c);
 	test_reuse(&c);
 	test_seed(&c);
+	test_track_reads_off(&c);
 	struct cw_snapshot *s = poll_now(&c);
 	tap_eq(s ? s->drops[CW_DROP_ACCESS_FULL] : 1, 0, "the default record map dropped nothing");
 	cw_snapshot_put(s);

@@ -102,6 +102,7 @@ static const char full_yaml[] =
 	"    path: @/a/\n"
 	"    group_depth: 1\n"
 	"    max_groups: 256\n"
+	"    track_reads: false\n"
 	"    purge:\n"
 	"      max_size: 5GiB\n"
 	"      high_watermark: 95%\n"
@@ -138,6 +139,7 @@ static void check_full(const struct cw_config *cfg)
 	assert_int_equal(c->group_depth, 1);
 	assert_int_equal(c->max_groups, 256);
 	assert_false(c->wait_for_path);
+	assert_false(c->track_reads);
 	const struct cw_purge_policy *p = &c->purge;
 	assert_true(p->enabled);
 	assert_true(p->max_size == 5 * GiB);
@@ -162,6 +164,7 @@ static void check_full(const struct cw_config *cfg)
 	assert_string_equal(c->name, "b");
 	assert_int_equal(c->group_depth, 0);
 	assert_int_equal(c->max_groups, 64);
+	assert_true(c->track_reads); /* the default */
 	assert_false(c->purge.enabled);
 	assert_true(c->purge.high_watermark == 90.0);
 	assert_true(c->purge.interval_ms == 300000);

@@ -28,6 +28,7 @@ void cw_cache_config_defaults(struct cw_cache_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->max_groups = 64;
+	c->track_reads = true;
 	c->origin = CW_ORIGIN_FILE;
 	cw_purge_policy_defaults(&c->purge);
 }
@@ -535,6 +536,7 @@ static const struct field cache_fields[] = {
 	FIELD("max_groups", F_UINT, struct cw_cache_config, max_groups, 0, CW_MAX_GROUPS_LIMIT),
 	FIELD("wait_for_path", F_BOOL, struct cw_cache_config, wait_for_path, 0, 0),
 	FIELD("purge", F_NESTED, struct cw_cache_config, purge, 0, 0),
+	FIELD("track_reads", F_BOOL, struct cw_cache_config, track_reads, 0, 0),
 };
 enum { CF_NAME = 0, CF_PATH = 1, CF_PURGE = 5 }; /* indexes into cache_fields */
 

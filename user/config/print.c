@@ -108,6 +108,7 @@ static void print_cache(FILE *f, const struct cw_cache_config *c)
 	fprintf(f, "\n    group_depth: %u\n", c->group_depth);
 	fprintf(f, "    max_groups: %u\n", c->max_groups);
 	fprintf(f, "    wait_for_path: %s\n", c->wait_for_path ? "true" : "false");
+	fprintf(f, "    track_reads: %s\n", c->track_reads ? "true" : "false");
 	if (c->purge.enabled)
 		print_purge(f, &c->purge);
 	else

@@ -128,6 +128,7 @@ struct writer_set {
 struct cache {
 	char *name, *path;
 	unsigned group_depth, max_groups;
+	bool track_reads;
 	int slot;              /* -1: none yet; kept from the first arming until removal */
 	bool armed;            /* its root is in the roots map */
 	uint64_t dev, ino;     /* of the armed root */
@@ -341,7 +342,7 @@ static void arm(struct cw_collector *c, struct cache *k, const struct cw_root_re
 	disarm(c, k);
 	struct cw_root_arm a = { .slot = (unsigned)k->slot, .st_dev = ref->id.dev, .ino = ref->id.ino,
 				 .group_depth = k->group_depth,
-				 .max_groups = k->max_groups };
+				 .max_groups = k->max_groups, .track_reads = k->track_reads };
 	err = cw_maps_arm_root(c->maps, &a);
 	if (err) {
 		free(canon);
@@ -397,7 +398,8 @@ static void check_root(struct cw_collector *c, struct cache *k)
 static int same_cache(const struct cache *k, const struct cw_cache_config *cc)
 {
 	return !strcmp(k->name, cc->name) && !strcmp(k->path, cc->path) &&
-	       k->group_depth == cc->group_depth && k->max_groups == cc->max_groups;
+	       k->group_depth == cc->group_depth && k->max_groups == cc->max_groups &&
+	       k->track_reads == cc->track_reads;
 }
 
 int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *cfg, size_t n,
@@ -443,6 +445,7 @@ int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *cfg
 		next[i].path = strdup(cfg[i].path);
 		next[i].group_depth = cfg[i].group_depth;
 		next[i].max_groups = cfg[i].max_groups;
+		next[i].track_reads = cfg[i].track_reads;
 		next[i].slot = -1;
 		if (!next[i].name || !next[i].path)
 			ret = -1;

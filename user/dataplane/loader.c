@@ -775,6 +775,7 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.access_deleted = &l->skel->bss->access_deleted,
 		.realtime_offset_ns = &l->skel->bss->realtime_offset_ns,
 		.access_map_bytes = l->access_map_bytes,
+		.read_slots = &l->skel->bss->read_slots,
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,

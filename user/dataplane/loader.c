@@ -116,7 +116,8 @@ struct kernel_features {
 	bool vfs_unlink_has_ns;    /* 5.12: vfs_unlink() takes a user namespace (6.3: idmap) first */
 	bool ext4_unlink_tp;       /* ext4_unlink_enter/exit tracepoints (ext4 loaded) */
 	bool io_uring_complete_tp; /* io_uring_complete tracepoint (io_uring built in) */
-	bool do_filp_open;         /* do_filp_open is traceable (every open returns its file there) */
+	bool do_filp_open;         /* every open returns its file from do_filp_open ... */
+	bool do_file_open;         /* ... which 7.x renamed do_file_open */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -136,7 +137,8 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
 	kf->ext4_unlink_tp = has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
 			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
 	kf->io_uring_complete_tp = has_btf_tracepoint(btf, "io_uring_complete", NULL);
-	kf->do_filp_open = !btf || btf_has_func(btf, "do_filp_open");
+	kf->do_file_open = btf_has_func(btf, "do_file_open");
+	kf->do_filp_open = !kf->do_file_open && (!btf || btf_has_func(btf, "do_filp_open"));
 }
 
 /* When a program is wanted, beyond its backend being chosen. */
@@ -148,6 +150,7 @@ enum prog_need {
 	NEED_EXT4_UNLINK_TP,
 	NEED_IO_URING_COMPLETE_TP,
 	NEED_DO_FILP_OPEN,
+	NEED_DO_FILE_OPEN,
 };
 
 static bool need_met(enum prog_need n, const struct kernel_features *kf)
@@ -160,6 +163,7 @@ static bool need_met(enum prog_need n, const struct kernel_features *kf)
 	case NEED_EXT4_UNLINK_TP: return kf->ext4_unlink_tp;
 	case NEED_IO_URING_COMPLETE_TP: return kf->io_uring_complete_tp;
 	case NEED_DO_FILP_OPEN: return kf->do_filp_open;
+	case NEED_DO_FILE_OPEN: return kf->do_file_open;
 	}
 	return false;
 }
@@ -184,6 +188,7 @@ static const struct backend_prog backend_progs[] = {
 	PROG(FENTRY, fx_vfs_unlink4, UNLINK_4ARGS),
 	PROG(FENTRY, fx_vfs_rename, NOTHING),
 	PROG(FENTRY, fx_do_filp_open, DO_FILP_OPEN),
+	PROG(FENTRY, fx_do_file_open, DO_FILE_OPEN),
 	PROG(KPROBE, kp_vfs_write, NOTHING),
 	PROG(KPROBE, krp_vfs_write, NOTHING),
 	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
@@ -192,6 +197,7 @@ static const struct backend_prog backend_progs[] = {
 	PROG(KPROBE, krp_vfs_unlink, NOTHING),
 	PROG(KPROBE, krp_vfs_rename, NOTHING),
 	PROG(KPROBE, krp_do_filp_open, DO_FILP_OPEN),
+	PROG(KPROBE, krp_do_file_open, DO_FILE_OPEN),
 	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
 	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
 	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
@@ -234,8 +240,8 @@ static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
 	if (b != CW_BACKEND_TRACEPOINT && !kf->vfs_writev)
 		cw_warn("vfs_writev is not in this kernel's BTF; writev/pwritev are not counted",
 			"backend", cw_backend_name(b));
-	if (b != CW_BACKEND_TRACEPOINT && !kf->do_filp_open)
-		cw_warn("do_filp_open is not in this kernel's BTF; opens (read_opens, access records, reuse) are not seen",
+	if (b != CW_BACKEND_TRACEPOINT && !kf->do_filp_open && !kf->do_file_open)
+		cw_warn("neither do_filp_open nor do_file_open is in this kernel's BTF; opens (read_opens, access records, reuse) are not seen",
 			"backend", cw_backend_name(b));
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, false);

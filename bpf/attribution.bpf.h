@@ -46,6 +46,8 @@ enum scratch_slot {
 	SLOT_READ,        /* vfs_read, vfs_readv, or the raw sys_exit of every read call */
 	SLOT_COPY,        /* copy_file_range, sendfile, splice, clones (both files, one after the other) */
 	SLOT_URING,       /* io_uring_complete */
+	SLOT_OPEN,        /* opens: raw sys_exit, fexit/kretprobe of do_filp_open */
+	SLOT_URING_OPEN,  /* io_uring_complete of an open */
 	SLOT_MAX,
 };
 

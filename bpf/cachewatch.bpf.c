@@ -27,6 +27,7 @@ __u64 group_count[CW_MAX_ROOTS];
 /* Order matters: each part uses only what the ones before it define. */
 #include "counters.bpf.h"
 #include "attribution.bpf.h"
+#include "access.bpf.h"
 #include "inflight.bpf.h"
 #include "paths.bpf.h"
 #include "fentry.bpf.h"

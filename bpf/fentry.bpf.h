@@ -148,6 +148,26 @@ int BPF_PROG(fx_vfs_unlink4, void *ns, void *dir, struct dentry *dentry, void *d
 	return 0;
 }
 
+/* Every open returns its file here: open, openat, openat2, creat (64-bit and
+ * compat), io_uring's OPENAT/OPENAT2, exec and in-kernel opens. The function
+ * is do_filp_open until 7.x renamed it do_file_open (same arguments); the
+ * loader keeps the one the kernel has. */
+SEC("fexit/do_filp_open")
+int BPF_PROG(fx_do_filp_open, int dfd, void *pathname, const void *op, struct file *ret)
+{
+	if (!IS_ERR_VALUE(ret))
+		access_open(ret, SLOT_OPEN);
+	return 0;
+}
+
+SEC("fexit/do_file_open")
+int BPF_PROG(fx_do_file_open, int dfd, void *pathname, const void *op, struct file *ret)
+{
+	if (!IS_ERR_VALUE(ret))
+		access_open(ret, SLOT_OPEN);
+	return 0;
+}
+
 SEC("fexit/vfs_rename")
 int BPF_PROG(fx_vfs_rename, void *rd, int ret)
 {

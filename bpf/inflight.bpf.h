@@ -34,6 +34,7 @@ static __always_inline void write_enter(struct file *f, __u32 slot)
 
 	if (!f || !attribute_file(f, &in.key, slot))
 		return;
+	access_on_write(f, &in.key);
 	in.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		drop(CW_DROP_INFLIGHT_FULL);
@@ -62,8 +63,10 @@ static __always_inline void unlink_enter_dentry(struct dentry *d)
 
 	in.in_syscall = sys && sys->kind == IF_UNLINK_SYS;
 	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key, SLOT_UNLINK) > 0;
-	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
+	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1) {
 		in.bytes = BPF_CORE_READ(inode, i_size);
+		access_forget(inode);
+	}
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY) && in.watched)
 		drop(CW_DROP_INFLIGHT_FULL);
 }

@@ -139,6 +139,23 @@ int BPF_KRETPROBE(krp_vfs_unlink, long ret)
 	return 0;
 }
 
+SEC("kretprobe/do_filp_open")
+int BPF_KRETPROBE(krp_do_filp_open, struct file *ret)
+{
+	if (!IS_ERR_VALUE(ret))
+		access_open(ret, SLOT_OPEN);
+	return 0;
+}
+
+/* 7.x: do_filp_open's new name */
+SEC("kretprobe/do_file_open")
+int BPF_KRETPROBE(krp_do_file_open, struct file *ret)
+{
+	if (!IS_ERR_VALUE(ret))
+		access_open(ret, SLOT_OPEN);
+	return 0;
+}
+
 SEC("kretprobe/vfs_rename")
 int BPF_KRETPROBE(krp_vfs_rename, long ret)
 {

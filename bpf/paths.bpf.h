@@ -70,6 +70,8 @@ static __always_inline void copy_enter(struct file *in, struct file *out, enum c
 	op.wwatched = out && attribute_file(out, &op.wkey, SLOT_COPY) > 0;
 	if (!op.rwatched && !op.wwatched)
 		return;
+	if (op.wwatched)
+		access_on_write(out, &op.wkey);
 	op.may_clone = kind == COPY_RANGE && copy_may_clone(in, out);
 	op.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&copies, &tid, &op, BPF_ANY))
@@ -126,6 +128,11 @@ static __always_inline void uring_done(struct io_kiocb *req, __s64 res)
 		bump_gen(0);
 		return;
 	}
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2)) {
+		uring_open_complete(req, res);
+		return;
+	}
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED))
@@ -140,8 +147,10 @@ static __always_inline void uring_done(struct io_kiocb *req, __s64 res)
 	struct cw_stats_key key;
 	if (!f || !attribute_file(f, &key, SLOT_URING))
 		return;
-	if (write)
+	if (write) {
+		access_on_write(f, &key);
 		commit_write_untimed(&key, res);
+	}
 	else
 		commit_read(&key, res);
 }

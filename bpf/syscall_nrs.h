@@ -23,6 +23,10 @@
 #define NR_copy_file_range 326
 #define NR_preadv2 327
 #define NR_pwritev2 328
+#define NR_open 2
+#define NR_creat 85
+#define NR_openat 257
+#define NR_openat2 437
 
 /* i386, what int 0x80, sysenter and 32-bit syscall use from any process
  * (arch/x86/entry/syscalls/syscall_32.tbl). The same numbers mean other calls
@@ -47,6 +51,10 @@
 #define NR_ia32_copy_file_range 377
 #define NR_ia32_preadv2 378
 #define NR_ia32_pwritev2 379
+#define NR_ia32_open 5
+#define NR_ia32_creat 8
+#define NR_ia32_openat 295
+#define NR_ia32_openat2 437
 #else
 #error "syscall numbers for this architecture are missing (bpf/syscall_nrs.h)"
 #endif

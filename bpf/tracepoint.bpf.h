@@ -42,6 +42,7 @@ enum sys_op {
 	SYS_SPLICE,   /* fd_in, off_in, fd_out */
 	SYS_COPY,     /* copy_file_range: fd_in, off_in, fd_out */
 	SYS_IOCTL,    /* fd, cmd, arg: FICLONE and FICLONERANGE */
+	SYS_OPEN,     /* open, openat, openat2, creat: the fd returned */
 };
 
 static __always_inline enum sys_op native_op(long nr)
@@ -75,6 +76,11 @@ static __always_inline enum sys_op native_op(long nr)
 		return SYS_COPY;
 	case NR_ioctl:
 		return SYS_IOCTL;
+	case NR_open:
+	case NR_openat:
+	case NR_openat2:
+	case NR_creat:
+		return SYS_OPEN;
 	}
 	return SYS_OTHER;
 }
@@ -112,6 +118,11 @@ static __always_inline enum sys_op ia32_op(long nr)
 		return SYS_COPY;
 	case NR_ia32_ioctl:
 		return SYS_IOCTL;
+	case NR_ia32_open:
+	case NR_ia32_openat:
+	case NR_ia32_openat2:
+	case NR_ia32_creat:
+		return SYS_OPEN;
 	}
 	return SYS_OTHER;
 }
@@ -258,6 +269,14 @@ static __always_inline void ioctl_sys_exit(struct pt_regs *regs, int ia32, long 
 	commit_clone(&key, r.src_length);
 }
 
+/* An open syscall returned: the new fd's file says how it was opened
+ * (f_mode: for reading, created), so the flags need no sys_enter. */
+static __always_inline void open_sys_exit(long ret)
+{
+	if (ret >= 0)
+		access_open(fd_file(bpf_get_current_task_btf(), (int)ret), SLOT_OPEN);
+}
+
 /* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
  * dispatch on its number: measured cheaper than the per-syscall tracepoints,
  * whose perf-buffer path costs more on both the watched and the unrelated
@@ -326,6 +345,9 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		break;
 	case SYS_RENAME:
 		bump_gen(ret);
+		break;
+	case SYS_OPEN:
+		open_sys_exit(ret);
 		break;
 	default:
 		break;

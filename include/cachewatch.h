@@ -16,6 +16,10 @@
 #define CW_TOP_WRITERS 10
 #define CW_MAX_SERIES 16384    /* (root, group) series across all roots; past it: drops */
 #define CW_MAX_WRITERS 32768   /* (root, group, comm) writer entries across all roots: two per series */
+#define CW_ACCESS_RECENT 4     /* newest access times kept per file record */
+#define CW_ACCESS_RECORDS_DEFAULT 65536 /* per-file access records (bpf.access_records) */
+#define CW_ACCESS_RECORDS_MIN 16
+#define CW_ACCESS_RECORDS_MAX 16777216
 
 /* Group keys are FNV-1a 64 hashes of the group's relative path ("" = the root
  * itself), so a group deleted and recreated under the same name keeps its series,
@@ -74,6 +78,27 @@ struct cw_stats {
 	__u64 entries_reused;
 };
 
+/* A file's observed use, keyed by the kernel's (sb->s_dev, i_ino) like roots.
+ * Made for files under a watched root when they are opened for reading,
+ * created, or written. */
+struct cw_access_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+#define CW_ACCESS_WRITTEN 0x1   /* written (created or rewritten) since made or since the last open for reading */
+#define CW_ACCESS_SEEDED 0x2    /* made by userspace from saved state: gen unknown, taken at the next touch */
+
+struct cw_access_val {
+	__u64 last_ns;                        /* CLOCK_REALTIME ns of the newest open for reading or write */
+	__u64 recent_ns[CW_ACCESS_RECENT];    /* CLOCK_REALTIME ns of the newest opens for reading, newest first, 0 = none */
+	__u32 count;                          /* opens for reading since the record was made */
+	__u32 gen;                            /* i_generation of the inode it describes */
+	__u32 flags;                          /* CW_ACCESS_* */
+	__u32 pad;
+};
+
 /* Commits to the stats and writers maps, counted per CPU (slot = CPU id modulo
  * CW_ACTIVITY_SLOTS), each slot alone on its cache line so writers on different
  * CPUs never share one. Userspace sums them every poll and skips reading the
@@ -114,6 +139,7 @@ enum cw_drop {
 	CW_DROP_RECURSION,      /* a program run the kernel skipped (bpf_prog_info.recursion_misses),
 				 * e.g. fentry on PREEMPT_RT when two tasks meet on one CPU */
 	CW_DROP_SCRATCH_BUSY,   /* a preempting task took the CPU's scratch mid-attribution */
+	CW_DROP_ACCESS_FULL,    /* access record map full: a file's open or write has no record */
 	CW_DROP_MAX,
 };
 

@@ -163,6 +163,32 @@ def panels():
         unit="Bps", x=0, y=y, w=24))
     y += 8
 
+    ps.append(row("Reads and reuse", y)); y += 1
+    ps.append(panel(
+        "timeseries", "Reuse: what is read back",
+        "Per cache over the last day (docs/metrics.md, Reuse): entries read back per entry written "
+        "(created or rewritten), and bytes read per byte written. Low values: the cache costs disk "
+        "for little benefit.",
+        [('sum by (instance, cache) (increase(cachewatch_entries_reused_total{%s}[1d])) '
+          '/ (sum by (instance, cache) (increase(cachewatch_entries_written_total{%s}[1d])) > 0)' % (SEL, SEL),
+          "{{instance}} {{cache}} entries reused"),
+         ('sum by (instance, cache) (rate(cachewatch_read_bytes_total{%s}[1d])) '
+          '/ (sum by (instance, cache) (rate(cachewatch_write_bytes_total{%s}[1d])) > 0)' % (SEL, SEL),
+          "{{instance}} {{cache}} bytes read per byte written")],
+        unit="percentunit", x=0, y=y, w=12))
+    ps.append(panel(
+        "timeseries", "Reads",
+        "Opens of existing files for reading and bytes read per second, per cache.",
+        [('sum by (instance, cache) (rate(cachewatch_read_opens_total{%s}[$__rate_interval]))' % SEL,
+          "{{instance}} {{cache}} opens/s"),
+         ('sum by (instance, cache) (rate(cachewatch_read_bytes_total{%s}[$__rate_interval]))' % SEL,
+          "{{instance}} {{cache}} bytes/s")],
+        unit="ops", x=12, y=y, w=12,
+        fieldConfig={"defaults": {"unit": "ops"}, "overrides": [
+            {"matcher": {"id": "byRegexp", "options": ".*bytes/s$"},
+             "properties": [{"id": "unit", "value": "Bps"}, {"id": "custom.axisPlacement", "value": "right"}]}]}))
+    y += 8
+
     ps.append(row("Deletions and purges", y)); y += 1
     ps.append(panel(
         "timeseries", "Unlinks and bytes freed",

@@ -122,7 +122,8 @@ done
 
 # The writer: 256 KiB every 0.2 s into burst (purged back to its low
 # watermark again and again), 64 KiB into grow (never purged: it only grows),
-# and a file removed from grow now and then (unlinks not made by purges).
+# a file removed from grow now and then (unlinks not made by purges), and every
+# other file of grow read back once.
 (
 	k=0
 	while :; do
@@ -132,6 +133,7 @@ done
 		dd if=/dev/zero of="$T/fs/burst/d$d/f$k" bs=64k count=4 2>/dev/null
 		dd if=/dev/zero of="$T/fs/grow/d$d/f$k" bs=64k count=1 2>/dev/null
 		dd if=/dev/zero of="$T/other/d$d/f$k" bs=4k count=1 2>/dev/null
+		[ $((k % 2)) -eq 0 ] && cat "$T/fs/grow/d$d/f$k" >/dev/null # read back: reuse panels
 		[ $((k % 10)) -eq 0 ] && rm -f "$T/fs/grow/d$d/f$((k - 4))"
 		sleep 0.2
 	done

@@ -63,7 +63,7 @@ ok $([ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- "--count: '
 	"top --count=-1: exit 2 and one clear message ($(wc -l <"$tmp/err") lines)"
 "$BIN" top --sort=bogus "$tmp/w" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-ok $([ $rc -eq 2 ] && grep -q "'bogus' is not write, writes, p99, p50, unlinks, freed or dir" "$tmp/err"; echo $?) "--sort bogus: exit 2, lists the columns"
+ok $([ $rc -eq 2 ] && grep -q "'bogus' is not write, writes, p99, p50, unlinks, freed, read, reads or dir" "$tmp/err"; echo $?) "--sort bogus: exit 2, lists the columns"
 "$BIN" top --rows=x "$tmp/w" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 ok $([ $rc -eq 2 ] && grep -q -- "--rows: 'x' is not a whole number" "$tmp/err"; echo $?) "--rows x: exit 2"

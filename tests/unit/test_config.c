@@ -96,11 +96,13 @@ static const char full_yaml[] =
 	"bpf:\n"
 	"  attach: tracepoint\n"
 	"  max_walk: 16\n"
+	"  access_records: 1024\n"
 	"caches:\n"
 	"  - name: gocache\n"
 	"    path: @/a/\n"
 	"    group_depth: 1\n"
 	"    max_groups: 256\n"
+	"    track_reads: false\n"
 	"    purge:\n"
 	"      max_size: 5GiB\n"
 	"      high_watermark: 95%\n"
@@ -127,6 +129,7 @@ static void check_full(const struct cw_config *cfg)
 	assert_int_equal(cfg->stale_ttl_ms, 300000);
 	assert_int_equal(cfg->attach, CW_BACKEND_TRACEPOINT);
 	assert_int_equal(cfg->max_walk, 16);
+	assert_int_equal(cfg->access_records, 1024);
 	assert_int_equal(cfg->ncaches, 3);
 
 	const struct cw_cache_config *c = &cfg->caches[0];
@@ -137,6 +140,7 @@ static void check_full(const struct cw_config *cfg)
 	assert_int_equal(c->group_depth, 1);
 	assert_int_equal(c->max_groups, 256);
 	assert_false(c->wait_for_path);
+	assert_false(c->track_reads);
 	const struct cw_purge_policy *p = &c->purge;
 	assert_true(p->enabled);
 	assert_true(p->max_size == 5 * GiB);
@@ -165,6 +169,7 @@ static void check_full(const struct cw_config *cfg)
 	assert_string_equal(c->name, "b");
 	assert_int_equal(c->group_depth, 0);
 	assert_int_equal(c->max_groups, 64);
+	assert_true(c->track_reads); /* the default */
 	assert_false(c->purge.enabled);
 	assert_true(c->purge.high_watermark == 90.0);
 	assert_true(c->purge.interval_ms == 300000);
@@ -184,7 +189,7 @@ static void test_full(void **state)
 		fail_msg("unexpected error: %s", err);
 	check_full(&cfg);
 	assert_string_equal(cfg.source, "t.yml");
-	assert_int_equal(cfg.caches[0].line, 8);
+	assert_int_equal(cfg.caches[0].line, 9);
 	assert_int_equal(cfg.caches[0].column, 5);
 	assert_int_equal(cfg.caches[0].origin, CW_ORIGIN_FILE);
 	cw_config_free(&cfg);
@@ -291,6 +296,9 @@ static const struct err_case err_cases[] = {
 	{ "bpf:\n  attach: ebpf\n", "t.yml:2:11: bpf.attach: \"ebpf\" is not an attach backend" },
 	{ "bpf:\n  max_walk: 0\n", "bpf.max_walk: \"0\" is out of range (1 to 32)" },
 	{ "bpf:\n  max_walk: 33\n", "bpf.max_walk: \"33\" is out of range" },
+	{ "bpf:\n  access_records: 15\n", "bpf.access_records: \"15\" is out of range (16 to 16777216)" },
+	{ "bpf:\n  access_records: 16777217\n", "bpf.access_records: \"16777217\" is out of range" },
+	{ "bpf:\n  access_records: -1\n", "bpf.access_records: " },
 	{ "bpf: fentry\n", "t.yml:1:6: bpf: expected a mapping of keys, got a value" },
 	/* structure */
 	{ "caches_: []\n", "t.yml:1:1: unknown key \"caches_\" (valid keys: poll_interval, stale_ttl, bpf, caches, access_state)" },

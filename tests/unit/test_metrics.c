@@ -247,6 +247,36 @@ static void test_text_format(void **state)
 	free(f);
 }
 
+/* Issue 13: opens for reading, reuse counters, the access record gauges. */
+static void test_access_series(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new();
+	f->dirs[0].read_opens = 11;
+	f->dirs[0].entries_written = 5;
+	f->dirs[0].entries_reused = 3;
+	f->snap.drops[CW_DROP_ACCESS_FULL] = 2;
+	f->snap.access_records = 40;
+	f->snap.access_records_max = 65536;
+	f->snap.access_map_bytes = 8388608;
+	char *s = render_snap(&f->snap, CW_EXPO_TEXT);
+	assert_line(s, "# TYPE cachewatch_read_opens_total counter");
+	assert_line(s, "cachewatch_read_opens_total{cache=\"gocache\",dir=\".\"} 11");
+	assert_line(s, "cachewatch_entries_written_total{cache=\"gocache\",dir=\".\"} 5");
+	assert_line(s, "cachewatch_entries_reused_total{cache=\"gocache\",dir=\".\"} 3");
+	assert_line(s, "cachewatch_bpf_drops_total{reason=\"access_map_full\"} 2");
+	assert_line(s, "cachewatch_access_records 40");
+	assert_line(s, "cachewatch_access_records_limit 65536");
+	assert_line(s, "cachewatch_bpf_map_bytes{map=\"access\"} 8388608");
+	free(s);
+	s = render_snap(&f->snap, CW_EXPO_OPENMETRICS);
+	assert_line(s, "# TYPE cachewatch_read_opens counter");
+	assert_line(s, "# TYPE cachewatch_bpf_map_bytes gauge");
+	assert_line(s, "# UNIT cachewatch_bpf_map_bytes bytes");
+	free(s);
+	free(f);
+}
+
 static void test_openmetrics_format(void **state)
 {
 	(void)state;
@@ -547,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_render_escapes_dir_names),
 		cmocka_unit_test(test_duplicate_dirs_disambiguated),
 		cmocka_unit_test(test_histogram_cumulative),
+		cmocka_unit_test(test_access_series),
 		cmocka_unit_test(test_text_format),
 		cmocka_unit_test(test_openmetrics_format),
 		cmocka_unit_test(test_families_grouped),

@@ -33,6 +33,9 @@ kretprobe   sh tests/vm/kretprobe_busy.sh "$W"
 paths-fentry      build/tests/test_paths --backend fentry --no-clone --workdir "$W"
 paths-kprobe      build/tests/test_paths --backend kprobe --no-clone --workdir "$W"
 paths-tracepoint  build/tests/test_paths --backend tracepoint --no-clone --workdir "$W"
+access-fentry      build/tests/test_access --backend fentry --workdir "$W"
+access-kprobe      build/tests/test_access --backend kprobe --workdir "$W"
+access-tracepoint  build/tests/test_access --backend tracepoint --workdir "$W"
 '
 
 # Documented refusals: on kernels matching the glob, the run passes as REFUSED when the
@@ -41,6 +44,7 @@ paths-tracepoint  build/tests/test_paths --backend tracepoint --no-clone --workd
 REFUSALS='
 tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 paths-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
+access-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 '
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)

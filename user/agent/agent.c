@@ -425,7 +425,8 @@ static int start_http(struct agent *a)
 static int attach_bpf(struct agent *a)
 {
 	char err[512] = "";
-	struct cw_loader_opts lo = { .backend = a->cfg.attach, .max_walk = a->cfg.max_walk };
+	struct cw_loader_opts lo = { .backend = a->cfg.attach, .max_walk = a->cfg.max_walk,
+				     .access_records = a->cfg.access_records };
 	if (cw_loader_open(&lo, &a->loader, err, sizeof(err))) {
 		cw_error("cannot attach the BPF programs", "error", err);
 		return 1;
@@ -534,10 +535,11 @@ static int apply_reload(struct agent *a, int rc, struct cw_config *next, char *e
 	/* The BPF object and the collector are set up once: these three keep their
 	 * running values (poll_interval and the caches do change live). */
 	if (next->attach != a->cfg.attach || next->max_walk != a->cfg.max_walk ||
-	    next->stale_ttl_ms != a->cfg.stale_ttl_ms)
-		cw_warn("bpf.attach, bpf.max_walk and stale_ttl changes take effect at the next restart");
+	    next->access_records != a->cfg.access_records || next->stale_ttl_ms != a->cfg.stale_ttl_ms)
+		cw_warn("bpf.attach, bpf.max_walk, bpf.access_records and stale_ttl changes take effect at the next restart");
 	next->attach = a->cfg.attach;
 	next->max_walk = a->cfg.max_walk;
+	next->access_records = a->cfg.access_records;
 	next->stale_ttl_ms = a->cfg.stale_ttl_ms;
 	cw_config_free(&a->cfg);
 	a->cfg = *next;

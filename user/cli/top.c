@@ -394,6 +394,11 @@ static void print_json(const struct cw_snapshot *s)
 			jsonw_uint(j, "write_errors", d->write_errors);
 			jsonw_uint(j, "unlinks", d->unlinks);
 			jsonw_uint(j, "unlinked_bytes", d->unlinked_bytes);
+			jsonw_uint(j, "read_bytes", d->read_bytes);
+			jsonw_uint(j, "reads", d->reads);
+			jsonw_uint(j, "read_opens", d->read_opens);
+			jsonw_uint(j, "entries_written", d->entries_written);
+			jsonw_uint(j, "entries_reused", d->entries_reused);
 			jsonw_uint(j, "latency_count", d->lat.count);
 			jsonw_uint(j, "latency_sum_ns", d->lat.sum_ns);
 			jsonw_double(j, "latency_p50_ns", cw_hist_quantile_ns(&d->lat, 0.5));

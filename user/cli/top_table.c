@@ -12,7 +12,7 @@
 static const char *const sort_names[TOP_SORT_COUNT] = {
 	[TOP_SORT_WRITE] = "write", [TOP_SORT_WRITES] = "writes", [TOP_SORT_P99] = "p99",
 	[TOP_SORT_P50] = "p50",     [TOP_SORT_UNLINKS] = "unlinks", [TOP_SORT_FREED] = "freed",
-	[TOP_SORT_DIR] = "dir",
+	[TOP_SORT_READ] = "read",   [TOP_SORT_READS] = "reads", [TOP_SORT_DIR] = "dir",
 };
 
 int top_sort_parse(const char *s, enum top_sort *out)
@@ -33,7 +33,7 @@ const char *top_sort_name(enum top_sort sort)
 
 /* ---- columns ---- */
 
-enum col { C_WRITE, C_WRITES, C_P50, C_P99, C_UNLINK, C_FREED, C_WRITER, C_N };
+enum col { C_WRITE, C_WRITES, C_READ, C_READS, C_P50, C_P99, C_UNLINK, C_FREED, C_WRITER, C_N };
 
 /* prio: which column goes first when the terminal is narrow (highest first; 0 stays). */
 static const struct {
@@ -44,9 +44,11 @@ static const struct {
 } cols[C_N] = {
 	[C_WRITE] = { "WRITE/s", 11, 0, TOP_SORT_WRITE },
 	[C_WRITES] = { "WRITES/s", 9, 3, TOP_SORT_WRITES },
-	[C_P50] = { "P50", 8, 6, TOP_SORT_P50 },
+	[C_READ] = { "READ/s", 11, 5, TOP_SORT_READ },
+	[C_READS] = { "READS/s", 9, 7, TOP_SORT_READS },
+	[C_P50] = { "P50", 8, 8, TOP_SORT_P50 },
 	[C_P99] = { "P99", 8, 2, TOP_SORT_P99 },
-	[C_UNLINK] = { "UNLINK/s", 9, 5, TOP_SORT_UNLINKS },
+	[C_UNLINK] = { "UNLINK/s", 9, 6, TOP_SORT_UNLINKS },
 	[C_FREED] = { "FREED/s", 11, 4, TOP_SORT_FREED },
 	[C_WRITER] = { "TOP WRITER", CW_COMM_LEN - 1, 1, -1 },
 };
@@ -55,6 +57,7 @@ struct row {
 	const char *cache, *dir; /* dir NULL: a whole cache */
 	char writer[CW_COMM_LEN];
 	double bps, wps, ups, fps;
+	double rbps, rps; /* bytes read, read calls */
 	double p50, p99; /* ns; <0 when there was no write in the interval */
 };
 
@@ -159,7 +162,7 @@ static const struct cw_dir_snap *find_dir(const struct cw_snapshot *s, size_t ci
 }
 
 struct sums {
-	uint64_t bytes, writes, unlinks, freed;
+	uint64_t bytes, writes, unlinks, freed, read_bytes, reads;
 	struct cw_hist h; /* over the interval */
 };
 
@@ -169,6 +172,8 @@ static void add_dir(struct sums *t, const struct cw_dir_snap *d, const struct cw
 	t->writes += d->writes - (p ? p->writes : 0);
 	t->unlinks += d->unlinks - (p ? p->unlinks : 0);
 	t->freed += d->unlinked_bytes - (p ? p->unlinked_bytes : 0);
+	t->read_bytes += d->read_bytes - (p ? p->read_bytes : 0);
+	t->reads += d->reads - (p ? p->reads : 0);
 	for (unsigned b = 0; b < CW_HIST_SLOTS; b++) {
 		uint64_t n = d->lat.slots[b] - (p ? p->lat.slots[b] : 0);
 		t->h.slots[b] += n;
@@ -182,6 +187,8 @@ static void fill_row(struct row *r, const struct sums *t, double dt, const char 
 	r->wps = (double)t->writes / dt;
 	r->ups = (double)t->unlinks / dt;
 	r->fps = (double)t->freed / dt;
+	r->rbps = (double)t->read_bytes / dt;
+	r->rps = (double)t->reads / dt;
 	r->p50 = t->h.count ? cw_hist_quantile_ns(&t->h, 0.5) : -1;
 	r->p99 = t->h.count ? cw_hist_quantile_ns(&t->h, 0.99) : -1;
 	snprintf(r->writer, sizeof(r->writer), "%s", writer ? writer : "-");
@@ -231,6 +238,8 @@ static int cmp_row(const void *a, const void *b, void *ctx)
 	case TOP_SORT_P50: c = cmp_num(x->p50, y->p50); break;
 	case TOP_SORT_UNLINKS: c = cmp_num(x->ups, y->ups); break;
 	case TOP_SORT_FREED: c = cmp_num(x->fps, y->fps); break;
+	case TOP_SORT_READ: c = cmp_num(x->rbps, y->rbps); break;
+	case TOP_SORT_READS: c = cmp_num(x->rps, y->rps); break;
 	default: break;
 	}
 	if (c)
@@ -359,6 +368,8 @@ static void cell(const struct row *r, enum col c, char *buf, size_t len)
 	switch (c) {
 	case C_WRITE: cw_format_size((uint64_t)r->bps, t, sizeof(t)); snprintf(buf, len, "%s/s", t); break;
 	case C_WRITES: snprintf(buf, len, "%.0f", r->wps); break;
+	case C_READ: cw_format_size((uint64_t)r->rbps, t, sizeof(t)); snprintf(buf, len, "%s/s", t); break;
+	case C_READS: snprintf(buf, len, "%.0f", r->rps); break;
 	case C_P50: fmt_lat(r->p50, buf, len); break;
 	case C_P99: fmt_lat(r->p99, buf, len); break;
 	case C_UNLINK: snprintf(buf, len, "%.0f", r->ups); break;

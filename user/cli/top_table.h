@@ -13,10 +13,12 @@ enum top_sort {
 	TOP_SORT_P50,
 	TOP_SORT_UNLINKS,
 	TOP_SORT_FREED,
+	TOP_SORT_READ,    /* bytes read per second */
+	TOP_SORT_READS,
 	TOP_SORT_DIR,     /* by name, ascending */
 	TOP_SORT_COUNT,
 };
-#define TOP_SORT_LIST "write, writes, p99, p50, unlinks, freed or dir"
+#define TOP_SORT_LIST "write, writes, p99, p50, unlinks, freed, read, reads or dir"
 
 int top_sort_parse(const char *s, enum top_sort *out);
 const char *top_sort_name(enum top_sort sort);

@@ -58,6 +58,7 @@ struct cw_cache_config {
 	unsigned group_depth;
 	unsigned max_groups;     /* default 64; 0 = unlimited */
 	bool wait_for_path;
+	bool track_reads;        /* default true: opens for reading, access records, reuse (docs/backends.md) */
 	struct cw_purge_policy purge;
 	int line;                /* where it was defined, for messages (0 if not from a file) */
 	int column;
@@ -70,6 +71,7 @@ struct cw_config {
 	uint64_t stale_ttl_ms;         /* default 120000 */
 	enum cw_backend attach;        /* default auto */
 	unsigned max_walk;             /* d_parent walk bound, default CW_MAX_WALK */
+	unsigned access_records;       /* per-file access records in BPF, default CW_ACCESS_RECORDS_DEFAULT */
 	struct cw_cache_config *caches;
 	size_t ncaches;
 	bool embedded;                 /* built from the embedded default list */

@@ -30,6 +30,7 @@ void cw_cache_config_defaults(struct cw_cache_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->max_groups = 64;
+	c->track_reads = true;
 	c->origin = CW_ORIGIN_FILE;
 	cw_purge_policy_defaults(&c->purge);
 }
@@ -42,6 +43,7 @@ void cw_config_defaults(struct cw_config *cfg)
 	cfg->stale_ttl_ms = 120000;
 	cfg->attach = CW_BACKEND_AUTO;
 	cfg->max_walk = CW_MAX_WALK;
+	cfg->access_records = CW_ACCESS_RECORDS_DEFAULT;
 }
 
 const char *cw_access_state_path(const struct cw_config *cfg)
@@ -558,12 +560,15 @@ static const struct field cache_fields[] = {
 	FIELD("max_groups", F_UINT, struct cw_cache_config, max_groups, 0, CW_MAX_GROUPS_LIMIT),
 	FIELD("wait_for_path", F_BOOL, struct cw_cache_config, wait_for_path, 0, 0),
 	FIELD("purge", F_NESTED, struct cw_cache_config, purge, 0, 0),
+	FIELD("track_reads", F_BOOL, struct cw_cache_config, track_reads, 0, 0),
 };
 enum { CF_NAME = 0, CF_PATH = 1, CF_PURGE = 5 }; /* indexes into cache_fields */
 
 static const struct field bpf_fields[] = {
 	FIELD("attach", F_ATTACH, struct cw_config, attach, 0, 0),
 	FIELD("max_walk", F_UINT, struct cw_config, max_walk, 1, CW_MAX_WALK),
+	FIELD("access_records", F_UINT, struct cw_config, access_records, CW_ACCESS_RECORDS_MIN,
+	      CW_ACCESS_RECORDS_MAX),
 };
 
 static const struct field top_fields[] = {

@@ -116,6 +116,7 @@ static void print_cache(FILE *f, const struct cw_cache_config *c)
 	fprintf(f, "\n    group_depth: %u\n", c->group_depth);
 	fprintf(f, "    max_groups: %u\n", c->max_groups);
 	fprintf(f, "    wait_for_path: %s\n", c->wait_for_path ? "true" : "false");
+	fprintf(f, "    track_reads: %s\n", c->track_reads ? "true" : "false");
 	if (c->purge.enabled)
 		print_purge(f, &c->purge);
 	else
@@ -143,8 +144,8 @@ int cw_config_print(const struct cw_config *cfg, FILE *f)
 		fprintf(f, "# effective configuration, defaults filled in\n");
 	put_duration(f, "", "poll_interval", cfg->poll_interval_ms);
 	put_duration(f, "", "stale_ttl", cfg->stale_ttl_ms);
-	fprintf(f, "bpf:\n  attach: %s\n  max_walk: %u\n", cw_backend_name(cfg->attach),
-		cfg->max_walk);
+	fprintf(f, "bpf:\n  attach: %s\n  max_walk: %u\n  access_records: %u\n", cw_backend_name(cfg->attach),
+		cfg->max_walk, cfg->access_records);
 	if (!cfg->ncaches)
 		fprintf(f, "caches: []\n");
 	else

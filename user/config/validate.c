@@ -298,6 +298,9 @@ static int check_globals(const struct cw_config *cfg, char *err, size_t errlen)
 		return -1;
 	if (cfg->max_walk < 1 || cfg->max_walk > CW_MAX_WALK)
 		return cw_errf(err, errlen, "%s: bpf.max_walk must be 1 to %d", src, CW_MAX_WALK);
+	if (cfg->access_records < CW_ACCESS_RECORDS_MIN || cfg->access_records > CW_ACCESS_RECORDS_MAX)
+		return cw_errf(err, errlen, "%s: bpf.access_records must be %d to %d", src,
+			       CW_ACCESS_RECORDS_MIN, CW_ACCESS_RECORDS_MAX);
 	if (cfg->attach > CW_BACKEND_TRACEPOINT)
 		return cw_errf(err, errlen, "%s: bpf.attach is not a known backend", src);
 	if (cfg->ncaches > CW_MAX_ROOTS)

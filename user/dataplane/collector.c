@@ -13,6 +13,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/root.h"
+#include "dataplane/access.h"
 #include "dataplane/collector.h"
 #include "dataplane/maps.h"
 
@@ -127,6 +128,7 @@ struct writer_set {
 struct cache {
 	char *name, *path;
 	unsigned group_depth, max_groups;
+	bool track_reads;
 	int slot;              /* -1: none yet; kept from the first arming until removal */
 	bool armed;            /* its root is in the roots map */
 	uint64_t dev, ino;     /* of the armed root */
@@ -181,7 +183,8 @@ void cw_stats_accumulate(struct cw_stats *total, struct cw_stats *last, const st
 
 	/* A re-created entry restarts every field at once; judge by the sum of
 	 * call counts so one field that did not move is not mistaken for a reset. */
-	int reset = raw->writes < last->writes || raw->unlinks < last->unlinks;
+	int reset = raw->writes < last->writes || raw->unlinks < last->unlinks ||
+		    raw->read_opens < last->read_opens;
 	for (size_t i = 0; i < STATS_FIELDS; i++) {
 		t[i] += reset ? r[i] : cw_counter_delta(l[i], r[i]);
 		l[i] = r[i];
@@ -339,7 +342,7 @@ static void arm(struct cw_collector *c, struct cache *k, const struct cw_root_re
 	disarm(c, k);
 	struct cw_root_arm a = { .slot = (unsigned)k->slot, .st_dev = ref->id.dev, .ino = ref->id.ino,
 				 .group_depth = k->group_depth,
-				 .max_groups = k->max_groups };
+				 .max_groups = k->max_groups, .track_reads = k->track_reads };
 	err = cw_maps_arm_root(c->maps, &a);
 	if (err) {
 		free(canon);
@@ -395,7 +398,8 @@ static void check_root(struct cw_collector *c, struct cache *k)
 static int same_cache(const struct cache *k, const struct cw_cache_config *cc)
 {
 	return !strcmp(k->name, cc->name) && !strcmp(k->path, cc->path) &&
-	       k->group_depth == cc->group_depth && k->max_groups == cc->max_groups;
+	       k->group_depth == cc->group_depth && k->max_groups == cc->max_groups &&
+	       k->track_reads == cc->track_reads;
 }
 
 int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *cfg, size_t n,
@@ -441,6 +445,7 @@ int cw_collector_apply(struct cw_collector *c, const struct cw_cache_config *cfg
 		next[i].path = strdup(cfg[i].path);
 		next[i].group_depth = cfg[i].group_depth;
 		next[i].max_groups = cfg[i].max_groups;
+		next[i].track_reads = cfg[i].track_reads;
 		next[i].slot = -1;
 		if (!next[i].name || !next[i].path)
 			ret = -1;
@@ -965,6 +970,11 @@ static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, do
 	s->backend = cw_backend_name(cw_loader_backend(c->loader));
 	s->poll_duration_seconds = took;
 	memcpy(s->drops, c->drops_total, sizeof(s->drops));
+	struct cw_access_usage au;
+	cw_access_usage(c->loader, &au);
+	s->access_records = au.records;
+	s->access_records_max = au.max_records;
+	s->access_map_bytes = au.map_bytes;
 	s->caches = calloc(c->ncaches ? c->ncaches : 1, sizeof(*s->caches));
 	if (!s->caches)
 		goto fail;
@@ -989,6 +999,7 @@ int cw_collector_poll(struct cw_collector *c)
 	err = read_counters(c);
 	err2 = read_drops(c);
 	err = err ?: err2;
+	cw_access_clock_sync(c->loader);
 	for (size_t i = 0; i < c->ncaches; i++)
 		check_root(c, &c->caches[i]);
 	if (start - c->last_dir_check >= c->dir_check_period) {

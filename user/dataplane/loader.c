@@ -19,11 +19,13 @@
 #include "cachewatch.h" /* before the skeleton: its .bss uses struct cw_activity */
 #include "cachewatch.skel.h"
 #include "dataplane/loader.h"
+#include "dataplane/access.h"
 #include "lib/log.h"
 
 struct cw_loader {
 	struct cachewatch_bpf *skel;
 	enum cw_backend backend;
+	uint64_t access_map_bytes;
 };
 
 __u32 cw_kernel_dev(uint64_t st_dev)
@@ -118,6 +120,8 @@ struct kernel_features {
 	bool uring_complete_cqe;   /* io_uring_complete(ctx, req, cqe): 6.3 passes the CQE instead */
 	bool splice_file_range;    /* 6.7: copy_file_range's fallback calls splice_file_range,
 				    * no longer do_splice_direct */
+	bool do_filp_open;         /* every open returns its file from do_filp_open ... */
+	bool do_file_open;         /* ... which 7.x renamed do_file_open */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -177,6 +181,8 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
 			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
 	probe_uring_complete(btf, kf);
 	kf->splice_file_range = btf_has_func(btf, "splice_file_range");
+	kf->do_file_open = btf_has_func(btf, "do_file_open");
+	kf->do_filp_open = !kf->do_file_open && (!btf || btf_has_func(btf, "do_filp_open"));
 }
 
 /* When a program is wanted, beyond its backend being chosen. */
@@ -190,6 +196,8 @@ enum prog_need {
 	NEED_URING_COMPLETE_RES,
 	NEED_URING_COMPLETE_CQE,
 	NEED_SPLICE_FILE_RANGE,
+	NEED_DO_FILP_OPEN,
+	NEED_DO_FILE_OPEN,
 };
 
 static bool need_met(enum prog_need n, const struct kernel_features *kf)
@@ -204,6 +212,8 @@ static bool need_met(enum prog_need n, const struct kernel_features *kf)
 	case NEED_URING_COMPLETE_RES: return kf->uring_complete_res;
 	case NEED_URING_COMPLETE_CQE: return kf->uring_complete_cqe;
 	case NEED_SPLICE_FILE_RANGE: return kf->splice_file_range;
+	case NEED_DO_FILP_OPEN: return kf->do_filp_open;
+	case NEED_DO_FILE_OPEN: return kf->do_file_open;
 	}
 	return false;
 }
@@ -239,6 +249,8 @@ static const struct backend_prog backend_progs[] = {
 	PROG(FENTRY, fx_vfs_clone_file_range, NOTHING),
 	PROG(FENTRY, tpb_uring_complete_res, URING_COMPLETE_RES),
 	PROG(FENTRY, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
+	PROG(FENTRY, fx_do_filp_open, DO_FILP_OPEN),
+	PROG(FENTRY, fx_do_file_open, DO_FILE_OPEN),
 	PROG(KPROBE, kp_vfs_write, NOTHING),
 	PROG(KPROBE, krp_vfs_write, NOTHING),
 	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
@@ -261,6 +273,8 @@ static const struct backend_prog backend_progs[] = {
 	PROG(KPROBE, krp_vfs_clone_file_range, NOTHING),
 	PROG(KPROBE, tpb_uring_complete_res, URING_COMPLETE_RES),
 	PROG(KPROBE, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
+	PROG(KPROBE, krp_do_filp_open, DO_FILP_OPEN),
+	PROG(KPROBE, krp_do_file_open, DO_FILE_OPEN),
 	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
 	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
 	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
@@ -309,7 +323,10 @@ static void select_programs(struct cachewatch_bpf *skel, enum cw_backend b,
 			"backend", cw_backend_name(b));
 	if (!kf->uring_complete_res && !kf->uring_complete_cqe)
 		cw_warn("the io_uring_complete tracepoint carries no request on this kernel (before 5.17) "
-			"or is missing; io_uring reads and writes are not counted",
+			"or is missing; io_uring reads, writes and opens are not counted",
+			"backend", cw_backend_name(b));
+	if (b != CW_BACKEND_TRACEPOINT && !kf->do_filp_open && !kf->do_file_open)
+		cw_warn("neither do_filp_open nor do_file_open is in this kernel's BTF; opens (read_opens, access records, reuse) are not seen",
 			"backend", cw_backend_name(b));
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, false);
@@ -558,8 +575,8 @@ static void destroy_skel(struct cachewatch_bpf *skel, enum cw_backend b)
 		remove_kretprobes(inst);
 }
 
-static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,
-		       struct cachewatch_bpf **out, char *err, size_t errlen)
+static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, unsigned max_walk,
+		       const struct btf *btf, struct cachewatch_bpf **out, char *err, size_t errlen)
 {
 	struct cachewatch_bpf *skel;
 	int ret;
@@ -578,6 +595,13 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
+	ret = bpf_map__set_max_entries(skel->maps.access,
+				       opts->access_records ? opts->access_records : CW_ACCESS_RECORDS_DEFAULT);
+	if (ret) {
+		snprintf(err, errlen, "cannot size the access record map: %s", strerror(-ret));
+		goto cleanup;
+	}
+	skel->bss->realtime_offset_ns = cw_access_clock_offset();
 	select_programs(skel, b, &kf);
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
@@ -697,6 +721,24 @@ bool cw_fentry_may_skip(const char *model)
 	return strcmp(model, "none") && strcmp(model, "voluntary");
 }
 
+/* A map's kernel memory as the kernel accounts it (fdinfo "memlock:"). */
+static uint64_t map_memlock(int fd)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, char *err,
 		   size_t errlen)
 {
@@ -713,6 +755,12 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 
 	if (max_walk > CW_MAX_WALK) {
 		snprintf(err, errlen, "max_walk %u is above the limit %d", max_walk, CW_MAX_WALK);
+		return -EINVAL;
+	}
+	if (opts->access_records &&
+	    (opts->access_records < CW_ACCESS_RECORDS_MIN || opts->access_records > CW_ACCESS_RECORDS_MAX)) {
+		snprintf(err, errlen, "access_records %u is out of range (%d to %d)", opts->access_records,
+			 CW_ACCESS_RECORDS_MIN, CW_ACCESS_RECORDS_MAX);
 		return -EINVAL;
 	}
 	ret = check_privileges(err, errlen);
@@ -738,7 +786,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 			"task preempts another inside one (counted as recursion_miss); kprobe is exact",
 			"preempt", preempt);
 	if (opts->backend != CW_BACKEND_AUTO) {
-		ret = try_backend(opts->backend, max_walk, btf, &skel, err, errlen);
+		ret = try_backend(opts->backend, opts, max_walk, btf, &skel, err, errlen);
 	} else {
 		const enum cw_backend *order = order_default;
 		if (may_skip) {
@@ -748,7 +796,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 		}
 		for (size_t i = 0; i < 3; i++) {
 			chosen = order[i];
-			ret = try_backend(chosen, max_walk, btf, &skel, err, errlen);
+			ret = try_backend(chosen, opts, max_walk, btf, &skel, err, errlen);
 			if (!ret)
 				break;
 			skip_backend_log(chosen, err);
@@ -764,6 +812,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 	}
 	l->skel = skel;
 	l->backend = chosen;
+	l->access_map_bytes = map_memlock(bpf_map__fd(skel->maps.access));
 	skel = NULL;
 	*out = l;
 	cw_info("BPF attached", "backend", cw_backend_name(chosen));
@@ -811,6 +860,13 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.drops = bpf_map__fd(l->skel->maps.drops),
 		.roots = bpf_map__fd(l->skel->maps.roots),
 		.inflight = bpf_map__fd(l->skel->maps.inflight),
+		.access = bpf_map__fd(l->skel->maps.access),
+		.access_max = bpf_map__max_entries(l->skel->maps.access),
+		.access_inserted = &l->skel->bss->access_inserted,
+		.access_deleted = &l->skel->bss->access_deleted,
+		.realtime_offset_ns = &l->skel->bss->realtime_offset_ns,
+		.access_map_bytes = l->access_map_bytes,
+		.read_slots = &l->skel->bss->read_slots,
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,

@@ -14,6 +14,7 @@ struct cw_loader;
 struct cw_loader_opts {
 	enum cw_backend backend;  /* CW_BACKEND_AUTO: fentry, then kprobe, then tracepoint */
 	unsigned max_walk;        /* d_parent walk bound, 1..CW_MAX_WALK (0 = CW_MAX_WALK) */
+	unsigned access_records;  /* per-file access records, CW_ACCESS_RECORDS_MIN..MAX (0 = default) */
 };
 
 
@@ -28,6 +29,13 @@ enum cw_backend cw_loader_backend(const struct cw_loader *l);
  * the one module that reads and writes them. Valid while the loader lives. */
 struct cw_loader_maps {
 	int stats, groups, writers, drops, roots, inflight;
+	int access;                   /* per-file access records (dataplane/access.c) */
+	unsigned access_max;          /* its max_entries */
+	__u64 *access_inserted;       /* records made by BPF */
+	__u64 *access_deleted;        /* records deleted, by BPF and by access.c */
+	__u64 *realtime_offset_ns;    /* CLOCK_REALTIME - CLOCK_BOOTTIME, set by access.c */
+	uint64_t access_map_bytes;    /* its kernel memory (memlock in fdinfo), 0 if unknown */
+	__u64 *read_slots;            /* bit per root slot: opens tracked (track_reads) */
 	__u64 *watch_gen;   /* bumped when the watched set changes */
 	__u64 *group_count; /* groups admitted per root slot, CW_MAX_ROOTS of them */
 	struct cw_activity *activity; /* CW_ACTIVITY_SLOTS commit counters */

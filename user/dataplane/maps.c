@@ -188,6 +188,17 @@ static void bump_gen(struct cw_maps *m)
 	__atomic_fetch_add(m->fd.watch_gen, 1, __ATOMIC_SEQ_CST);
 }
 
+/* The slots whose files' opens are tracked (bpf/access.bpf.h, read_slots). */
+static void set_read_slot(struct cw_maps *m, unsigned slot, bool on)
+{
+	__u64 bit = 1ULL << slot;
+
+	if (on)
+		__atomic_fetch_or(m->fd.read_slots, bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_fetch_and(m->fd.read_slots, ~bit, __ATOMIC_SEQ_CST);
+}
+
 int cw_maps_arm_root(struct cw_maps *m, const struct cw_root_arm *r)
 {
 	struct cw_root_key k = { .ino = r->ino, .dev = cw_kernel_dev(r->st_dev) };
@@ -200,6 +211,7 @@ int cw_maps_arm_root(struct cw_maps *m, const struct cw_root_arm *r)
 	err = bpf_map_update_elem(m->fd.roots, &k, &v, BPF_ANY);
 	if (err)
 		return err;
+	set_read_slot(m, r->slot, r->track_reads);
 	bump_gen(m);
 	return 0;
 }
@@ -275,6 +287,7 @@ int cw_maps_clear_slot(struct cw_maps *m, unsigned slot)
 	count_delete(m);
 	if (!err)
 		__atomic_store_n(&m->fd.group_count[slot], 0, __ATOMIC_SEQ_CST);
+	set_read_slot(m, slot, false);
 	return err;
 }
 

@@ -2,6 +2,7 @@
 #ifndef CW_MAPS_H
 #define CW_MAPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include "cachewatch.h"
@@ -51,6 +52,7 @@ struct cw_root_arm {
 	uint64_t ino;
 	unsigned group_depth;
 	unsigned max_groups;
+	bool track_reads;  /* opens for reading, access records and reuse of the slot's files */
 };
 
 /* Puts the root into the roots map under its slot. The slot's counters are not

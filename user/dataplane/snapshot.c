@@ -17,6 +17,7 @@ static const char *drop_names[CW_DROP_MAX] = {
 	[CW_DROP_UNLINK_PATH] = "unlink_path_unresolved",
 	[CW_DROP_RECURSION] = "recursion_miss",
 	[CW_DROP_SCRATCH_BUSY] = "scratch_busy",
+	[CW_DROP_ACCESS_FULL] = "access_map_full",
 };
 
 const char *cw_drop_name(enum cw_drop d)

@@ -79,6 +79,9 @@ struct cw_snapshot {
 	const char *backend;       /* "fentry", "kprobe", "tracepoint" */
 	double poll_duration_seconds;
 	uint64_t drops[CW_DROP_MAX];
+	uint64_t access_records;     /* per-file access records in use (dataplane/access.h) */
+	uint64_t access_records_max; /* bpf.access_records */
+	uint64_t access_map_bytes;   /* kernel memory of the record map */
 	size_t ncaches;
 	struct cw_cache_snap *caches; /* in configuration order */
 	int refs;                  /* managed by snapshot.c */

@@ -246,6 +246,12 @@ static const struct dir_counter dir_counters[] = {
 	  offsetof(struct cw_dir_snap, read_errors) },
 	{ "cachewatch_clone_bytes", "bytes", "Bytes shared into files under the directory by clones (reflink), which write no data.",
 	  offsetof(struct cw_dir_snap, clone_bytes) },
+	{ "cachewatch_read_opens", "", "Opens of existing files under the directory for reading (O_RDONLY, O_RDWR).",
+	  offsetof(struct cw_dir_snap, read_opens) },
+	{ "cachewatch_entries_written", "", "Files under the directory created, or written again after being read.",
+	  offsetof(struct cw_dir_snap, entries_written) },
+	{ "cachewatch_entries_reused", "", "Files under the directory opened for reading for the first time since they were written.",
+	  offsetof(struct cw_dir_snap, entries_reused) },
 };
 
 
@@ -568,6 +574,23 @@ static void render_cache_info(struct render *r)
 		fclose(f);
 }
 
+/* The per-file access record map: use, limit, kernel memory. */
+static void render_access_records(struct render *r, const struct cw_snapshot *s)
+{
+	struct label l[] = { { "map", "access" } };
+
+	family(r, "cachewatch_access_records", "gauge", "",
+	       "Files the BPF side holds an access record for.");
+	sample_u64(r, "cachewatch_access_records", "", NULL, 0, s->access_records);
+	family(r, "cachewatch_access_records_limit", "gauge", "",
+	       "Most access records the BPF side can hold (bpf.access_records).");
+	sample_u64(r, "cachewatch_access_records_limit", "", NULL, 0, s->access_records_max);
+	if (!s->access_map_bytes)
+		return;
+	family(r, "cachewatch_bpf_map_bytes", "gauge", "bytes", "Kernel memory of a BPF map, by map.");
+	sample_u64(r, "cachewatch_bpf_map_bytes", "", l, 1, s->access_map_bytes);
+}
+
 static void render_agent(struct render *r)
 {
 	const struct cw_metrics_input *in = r->in;
@@ -603,6 +626,7 @@ static void render_agent(struct render *r)
 			struct label l[] = { { "reason", cw_drop_name((enum cw_drop)d) } };
 			sample_u64(r, "cachewatch_bpf_drops", "_total", l, 1, s->drops[d]);
 		}
+		render_access_records(r, s);
 		family(r, "cachewatch_poll_duration_seconds", "gauge", "seconds",
 		       "How long the last poll of the BPF maps took.");
 		sample_double(r, "cachewatch_poll_duration_seconds", "", NULL, 0, s->poll_duration_seconds);

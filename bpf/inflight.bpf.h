@@ -27,28 +27,50 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+/* The only accessors of the store, so that how calls in flight are kept can
+ * change without touching the programs: the current thread's entry or NULL,
+ * store one (0, or an error the caller counts as a drop), forget it. */
+static __always_inline struct inflight *inflight_get(void)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&inflight, &tid);
+}
+
+static __always_inline long inflight_put(const struct inflight *in)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+
+	return bpf_map_update_elem(&inflight, &tid, in, BPF_ANY);
+}
+
+static __always_inline void inflight_del(void)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&inflight, &tid);
+}
+
 static __always_inline void write_enter(struct file *f, __u32 slot)
 {
 	struct inflight in = { .kind = IF_WRITE };
-	__u64 tid = bpf_get_current_pid_tgid();
 
 	if (!f || !attribute_file(f, &in.key, slot))
 		return;
 	in.start_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+	if (inflight_put(&in))
 		drop(CW_DROP_INFLIGHT_FULL);
 }
 
 static __always_inline void write_exit(__s64 ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *in = inflight_get();
 
 	if (!in || in->kind != IF_WRITE)
 		return;
 	struct cw_stats_key key = in->key;
 	__u64 lat = bpf_ktime_get_ns() - in->start_ns;
-	bpf_map_delete_elem(&inflight, &tid);
+	inflight_del();
 	commit_write(&key, ret, lat);
 }
 
@@ -56,23 +78,21 @@ static __always_inline void write_exit(__s64 ret)
 static __always_inline void unlink_enter_dentry(struct dentry *d)
 {
 	struct inflight in = { .kind = IF_UNLINK_FS };
-	__u64 tid = bpf_get_current_pid_tgid();
 	struct inode *inode = BPF_CORE_READ(d, d_inode);
-	struct inflight *sys = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *sys = inflight_get();
 
 	in.in_syscall = sys && sys->kind == IF_UNLINK_SYS;
 	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key, SLOT_UNLINK) > 0;
 	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
 		in.bytes = BPF_CORE_READ(inode, i_size);
-	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY) && in.watched)
+	if (inflight_put(&in) && in.watched)
 		drop(CW_DROP_INFLIGHT_FULL);
 }
 
 /* Counts a successful unlink seen with its dentry; the entry stays for the caller. */
 static __always_inline struct inflight *unlink_exit_dentry(int ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *in = inflight_get();
 
 	if (!in || in->kind != IF_UNLINK_FS)
 		return NULL;
@@ -85,7 +105,7 @@ static __always_inline struct inflight *unlink_exit_dentry(int ret)
 static __always_inline void unlink_exit_vfs(int ret)
 {
 	unlink_exit_dentry(ret);
-	bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+	inflight_del();
 }
 
 /* A file system's unlink tracepoint exit (tracepoint backend). Inside an
@@ -101,7 +121,7 @@ static __always_inline void unlink_exit_fs(int ret)
 	if (in->in_syscall)
 		in->kind = IF_UNLINK_DONE;
 	else
-		bpf_map_delete_elem(&inflight, &(__u64){ bpf_get_current_pid_tgid() });
+		inflight_del();
 }
 
 static __always_inline void bump_gen(long ret)

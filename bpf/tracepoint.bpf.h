@@ -7,9 +7,8 @@
 static __always_inline void unlink_sys_enter(int dfd, const char *path)
 {
 	struct inflight in = { .kind = IF_UNLINK_SYS, .dfd = dfd, .path = (__u64)path };
-	__u64 tid = bpf_get_current_pid_tgid();
 
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	inflight_put(&in);
 }
 
 /* ext4 tells us the dentry: exact attribution and bytes freed, like vfs_unlink. */

@@ -79,15 +79,14 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 
 static __always_inline void unlink_sys_exit(long ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *in = inflight_get();
 	struct cw_stats_key key;
 
 	if (!in)
 		return;
 	if (in->kind == IF_UNLINK_SYS && ret == 0 && resolve_unlink_path(in, &key))
 		commit_unlink(&key, 0);
-	bpf_map_delete_elem(&inflight, &tid);
+	inflight_del();
 }
 
 #endif

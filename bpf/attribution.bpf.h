@@ -319,17 +319,23 @@ static __always_inline int attribute_file(struct file *f, struct cw_stats_key *k
 	return nd.watched;
 }
 
-/* The open file behind a task's descriptor, NULL if there is none. */
+/* The open file behind a task's descriptor, NULL if there is none. t must be
+ * a BTF pointer (bpf_get_current_task_btf()): the walk to the fd array is plain
+ * loads, which the verifier allows through it, instead of one probe-read helper
+ * call per step (the raw sys_enter runs this on every write). Only the array
+ * slot, a pointer to a pointer the verifier does not type, is probe-read. */
 static __always_inline struct file *fd_file(struct task_struct *t, int fd)
 {
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **arr;
+	struct files_struct *files = t->files;
+	struct fdtable *fdt;
 	struct file *f = NULL;
 
-	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!files || fd < 0)
 		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	fdt = files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]);
 	return f;
 }
 

@@ -20,6 +20,15 @@ struct inflight {
 	__u32 in_syscall; /* IF_UNLINK_FS: an unlink syscall's exit will remove the entry */
 };
 
+/* Two stores, one used: task-local storage where the kernel lets these programs
+ * use it (the loader probes, and sets inflight_in_task), else a hash by thread
+ * id (5.10). The task's own slot costs a pointer chase where the hash costs a
+ * locked bucket update and delete per call, and it cannot fill up: it is
+ * allocated with the task's first watched call and freed with the task. The
+ * unused one is shrunk to one entry (or, for task storage on 5.10, created as
+ * a one-entry hash the programs never reach). */
+const volatile bool inflight_in_task = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -27,27 +36,50 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight);
+} inflight_task SEC(".maps");
+
 /* The only accessors of the store, so that how calls in flight are kept can
  * change without touching the programs: the current thread's entry or NULL,
- * store one (0, or an error the caller counts as a drop), forget it. */
+ * store one (0, or an error the caller counts as a drop), forget it. In task
+ * storage an entry stays allocated and kind 0 means none. */
 static __always_inline struct inflight *inflight_get(void)
 {
+	if (inflight_in_task) {
+		struct inflight *in = bpf_task_storage_get(&inflight_task, bpf_get_current_task_btf(), NULL, 0);
+		return in && in->kind ? in : NULL;
+	}
 	__u64 tid = bpf_get_current_pid_tgid();
-
 	return bpf_map_lookup_elem(&inflight, &tid);
 }
 
 static __always_inline long inflight_put(const struct inflight *in)
 {
+	if (inflight_in_task) {
+		struct inflight *slot = bpf_task_storage_get(&inflight_task, bpf_get_current_task_btf(), NULL,
+							     BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!slot)
+			return -1; /* no memory, or the storage busy on this CPU */
+		*slot = *in;
+		return 0;
+	}
 	__u64 tid = bpf_get_current_pid_tgid();
-
 	return bpf_map_update_elem(&inflight, &tid, in, BPF_ANY);
 }
 
 static __always_inline void inflight_del(void)
 {
+	if (inflight_in_task) {
+		struct inflight *in = bpf_task_storage_get(&inflight_task, bpf_get_current_task_btf(), NULL, 0);
+		if (in)
+			in->kind = 0;
+		return;
+	}
 	__u64 tid = bpf_get_current_pid_tgid();
-
 	bpf_map_delete_elem(&inflight, &tid);
 }
 

@@ -50,7 +50,7 @@ static __always_inline struct dentry *unlink_base(struct task_struct *t, int dfd
  * in its base directory. 1: watched, key set. */
 static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_stats_key *key)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct scratch *s = claim_scratch(SLOT_UNLINK_PATH);
 	struct name_scan n = {};
 

@@ -114,6 +114,8 @@ struct kernel_features {
 	bool vfs_unlink_has_ns;    /* 5.12: vfs_unlink() takes a user namespace (6.3: idmap) first */
 	bool ext4_unlink_tp;       /* ext4_unlink_enter/exit tracepoints (ext4 loaded) */
 	bool io_uring_complete_tp; /* io_uring_complete tracepoint (io_uring built in) */
+	bool task_storage_tracing; /* 5.11: task-local storage maps, usable by tracing programs */
+	bool task_storage_kprobe;  /* task-local storage and the current task's BTF pointer in kprobes */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -133,6 +135,32 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
 	kf->ext4_unlink_tp = has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
 			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
 	kf->io_uring_complete_tp = has_btf_tracepoint(btf, "io_uring_complete", NULL);
+	/* Tracing programs (fentry, tp_btf) got task storage with the map type itself;
+	 * the helper probe cannot load a program of that type, so the map type stands in. */
+	kf->task_storage_tracing = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) > 0;
+	kf->task_storage_kprobe = kf->task_storage_tracing &&
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_task_storage_get, NULL) > 0 &&
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_current_task_btf, NULL) > 0;
+}
+
+/* Calls in flight go to task-local storage where the backend's programs may use
+ * it, else to the hash by thread id (bpf/inflight.bpf.h); the unused store is
+ * cut to one entry, and a task storage map the kernel does not know is created
+ * as a hash the programs never reach (inflight_in_task is constant at load). */
+static int choose_inflight_store(struct cachewatch_bpf *skel, enum cw_backend b,
+				 const struct kernel_features *kf)
+{
+	bool task = b == CW_BACKEND_KPROBE ? kf->task_storage_kprobe : kf->task_storage_tracing;
+	int err = 0;
+
+	skel->rodata->inflight_in_task = task;
+	if (task)
+		return bpf_map__set_max_entries(skel->maps.inflight, 1);
+	if (kf->task_storage_tracing)
+		return 0; /* a task storage map takes no memory until used */
+	err = bpf_map__set_type(skel->maps.inflight_task, BPF_MAP_TYPE_HASH);
+	err = err ?: bpf_map__set_map_flags(skel->maps.inflight_task, 0);
+	return err ?: bpf_map__set_max_entries(skel->maps.inflight_task, 1);
 }
 
 /* When a program is wanted, beyond its backend being chosen. */
@@ -302,7 +330,9 @@ static void log_verified_insns(const struct cachewatch_bpf *skel, enum cw_backen
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
 		snprintf(n, sizeof(n), "%u", info.verified_insns);
-		cw_debug("BPF program verified", "prog", bpf_program__name(p), "verified_insns", n);
+		/* the section names the hook: bench/ attaches its empty floor programs to the same ones */
+		cw_debug("BPF program verified", "backend", cw_backend_name(b), "prog", bpf_program__name(p),
+			 "section", bpf_program__section_name(p), "verified_insns", n);
 		if (!largest || info.verified_insns > most) {
 			largest = bpf_program__name(p);
 			most = info.verified_insns;
@@ -494,6 +524,11 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
 	select_programs(skel, b, &kf);
+	ret = choose_inflight_store(skel, b, &kf);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the store of calls in flight: %s", strerror(-ret));
+		goto cleanup;
+	}
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
 		explain(b, "program load", ret, err, errlen);
@@ -725,7 +760,8 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.writers = bpf_map__fd(l->skel->maps.writers),
 		.drops = bpf_map__fd(l->skel->maps.drops),
 		.roots = bpf_map__fd(l->skel->maps.roots),
-		.inflight = bpf_map__fd(l->skel->maps.inflight),
+		.inflight = bpf_map__fd(l->skel->rodata->inflight_in_task ? l->skel->maps.inflight_task
+									   : l->skel->maps.inflight),
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,

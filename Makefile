@@ -56,7 +56,7 @@ BENCH_SRCS := $(sort $(filter-out %.bpf.c,$(wildcard bench/*.c)))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 
-.PHONY: all deps run vmlinux clean test test-unit test-asan test-integration test-vm test-vm-full test-fuzz fuzz bench tests-bin
+.PHONY: all deps run vmlinux clean test test-unit test-asan test-integration test-vm test-vm-full test-fuzz fuzz bench bench-vm tests-bin
 
 all: $(BUILD)/cachewatch cachewatch
 
@@ -187,6 +187,10 @@ fuzz:
 
 bench: tests-bin
 	sh bench/run.sh
+
+# fentry and kprobe per-call cost in qemu (bench/vm.sh; KERNELS=..., VM_CACHE=...)
+bench-vm: tests-bin
+	sh bench/vm.sh
 
 # Runs the agent on the embedded default config (the usual cache dirs that exist,
 # report-only). A first try listens on localhost only; ARGS replaces that.

@@ -120,6 +120,9 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 
+# the raw figures stay for a second look: $BUILD/bench/cost.results, cost.bpfstats
+cp "$T/results" "$BUILD/bench/cost.results"
+cp "$T/bpfstats" "$BUILD/bench/cost.bpfstats"
 cell() { awk -v c="$1" -v l="$2" '$1 == c && $2 == l {print $3}' "$T/results" | cw_median; }
 echo "backend: $backend; hooks: $hooks"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(nproc) CPUs; $ITERS calls per run, median of $REPS runs, median of $ROUNDS interleaved rounds; ns per call, + = added to nothing attached"
@@ -132,7 +135,7 @@ for l in "watched:64-byte pwrite, watched dir" "unwatched:64-byte pwrite, unwatc
 		-v i="$(cell inotify "$k")" -v a="$(cell fanotify "$k")" 'BEGIN {
 		fa = f - b
 		printf "| %-30s | %9.0f | %+16.0f | %+12.0f (%5.2fx) | %+17.0f | %+22.0f |\n",
-			label, b, fa, c - b, fa > 0 ? (c - b) / fa : 0, i - b, a - b
+			label, b, fa, c - b, (fa > 0 ? (c - b) / fa : 0), i - b, a - b
 	}'
 done
 if [ -n "${BASE_REF:-}" ]; then
@@ -143,23 +146,26 @@ if [ -n "${BASE_REF:-}" ]; then
 		awk -v label="${l#*:}" -v b="$(cell none "$k")" -v f="$(cell floor "$k")" -v o="$(cell base "$k")" \
 			-v c="$(cell cachewatch "$k")" 'BEGIN {
 			fa = f - b
-			printf "| %-30s | %+8.0f (%5.2fx) | %+8.0f (%5.2fx) |\n", label, o - b, fa > 0 ? (o - b) / fa : 0, c - b, fa > 0 ? (c - b) / fa : 0
+			printf "| %-30s | %+8.0f (%5.2fx) | %+8.0f (%5.2fx) |\n", label, o - b, (fa > 0 ? (o - b) / fa : 0), c - b, (fa > 0 ? (c - b) / fa : 0)
 		}'
 	done
 fi
 w_cw=$(awk -v b="$(cell none watched)" -v c="$(cell cachewatch watched)" 'BEGIN {print c - b}')
 w_in=$(awk -v b="$(cell none watched)" -v c="$(cell inotify watched)" 'BEGIN {print c - b}')
-awk -v c="$w_cw" -v i="$w_in" 'BEGIN {printf "\nwatched write: inotifywait adds %.2fx what cachewatch adds\n", c > 0 ? i / c : 0}'
+awk -v c="$w_cw" -v i="$w_in" 'BEGIN {printf "\nwatched write: inotifywait adds %.2fx what cachewatch adds\n", (c > 0 ? i / c : 0)}'
 
 echo
-echo "BPF program run time (kernel.bpf_stats_enabled=1, summed over the rounds): ns per run, and runs per loop call"
-printf '| %-11s | %-9s | %-22s | %10s | %14s |\n' config loop program "ns per run" "runs per call"
+echo "BPF program run time (kernel.bpf_stats_enabled=1, over every run of the loop; the programs also ran for"
+echo "other processes' syscalls meanwhile): ns per program run, and ns per loop call (run time / loop calls)"
+printf '| %-12s | %-9s | %-24s | %10s | %12s |\n' config loop program "ns per run" "ns per call"
 printf '|%s|%s|%s|%s|%s|\n' "---" "---" "---" "---" "---"
-awk -v iters="$ITERS" -v reps="$REPS" -v rounds="$ROUNDS" '
-	{k = $1 " " $2 " " $6; t[k] += $4; c[k] += $5; if (!(k in seen)) {seen[k] = 1; order[++n] = k}}
-	END {for (i = 1; i <= n; i++) {k = order[i]; split(k, a, " ")
-		printf "| %-11s | %-9s | %-22s | %10.1f | %14.2f |\n", a[1], a[2], a[3],
-			c[k] ? t[k] / c[k] : 0, c[k] / (iters * reps * rounds)}}' "$T/bpfstats"
+# cachewatch's programs one by one; a floor's summed (its programs are empty)
+awk -v calls="$((ITERS * REPS * ROUNDS))" '
+	{p = ($1 ~ /^floor/) ? "all " $1 " programs" : $6; k = $1 " " $2 " " p
+	 t[k] += $4; c[k] += $5; if (!(k in seen)) {seen[k] = 1; order[++n] = k; name[k] = p; cf[k] = $1; lp[k] = $2}}
+	END {for (i = 1; i <= n; i++) {k = order[i]
+		printf "| %-12s | %-9s | %-24s | %10.1f | %12.1f |\n", cf[k], lp[k], name[k],
+			(c[k] ? t[k] / c[k] : 0), t[k] / calls}}' "$T/bpfstats"
 
 if [ "$backend" = tracepoint ]; then
 	echo

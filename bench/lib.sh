@@ -10,6 +10,8 @@ cw_need_root() {
 }
 
 cw_free_port() {
+	# the VM's busybox has no python: one agent at a time there, on a fixed port
+	command -v python3 >/dev/null || { echo 9745; return; }
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
@@ -32,12 +34,13 @@ cw_build_ref() {
 }
 
 # cw_agent_start LOG ARGS...: `cachewatch run ARGS` at debug level (the log names every
-# program's hook), on a free local port (CW_AGENT_PORT), until it is ready.
+# program's hook; CW_LOG_LEVEL overrides), on a free local port (CW_AGENT_PORT), until it
+# is ready. CW_AGENT_BIN: another agent binary.
 cw_agent_start() {
 	log=$1
 	shift
 	CW_AGENT_PORT=$(cw_free_port)
-	"${CW_AGENT_BIN:-$BUILD/cachewatch}" run --log.level debug --web.listen-address "127.0.0.1:$CW_AGENT_PORT" "$@" >"$log" 2>&1 &
+	"${CW_AGENT_BIN:-$BUILD/cachewatch}" run --log.level "${CW_LOG_LEVEL:-debug}" --web.listen-address "127.0.0.1:$CW_AGENT_PORT" "$@" >"$log" 2>&1 &
 	CW_AGENT_PID=$!
 	cw_wait_for "$log" 'msg=ready' "cachewatch run $*"
 }
@@ -98,6 +101,34 @@ cw_watcher_stop() {
 	CW_WATCHER_PID=""
 }
 
+cw_series_seen() {
+	curl -s "http://127.0.0.1:$CW_AGENT_PORT/metrics" | grep -c '^cachewatch_write_bytes_total{cache="bench"' || true
+}
+
+# cw_series_up LOG SERIES: an agent (CW_AGENT_BIN or this build's) watching $T/root with
+# group_depth 1, holding SERIES series: bench/poll_groups writes one byte into SERIES-1
+# group directories and the root. Returns once every series is in /metrics.
+cw_series_up() {
+	rm -rf "$T/root"
+	mkdir "$T/root"
+	cat >"$T/cfg.yml" <<YML
+poll_interval: 1s
+caches:
+  - name: bench
+    path: $T/root
+    group_depth: 1
+    max_groups: $2
+YML
+	CW_LOG_LEVEL=info cw_agent_start "$1" --config.file "$T/cfg.yml"
+	"$BUILD/bench/poll_groups" "$T/root" $(($2 - 1))
+	i=0
+	while [ "$(cw_series_seen)" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -lt 120 ] || { echo "only $(cw_series_seen) of $2 series appeared" >&2; exit 1; }
+		sleep 1
+	done
+}
+
 cw_bench_cleanup() {
 	cw_agent_stop
 	cw_floor_stop
@@ -106,5 +137,5 @@ cw_bench_cleanup() {
 
 # Median of the numbers on stdin, one per line.
 cw_median() {
-	sort -g | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'
+	sort -n | awk '{a[NR] = $1} END {if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'
 }

@@ -31,7 +31,7 @@ const volatile bool inflight_in_task = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, CW_INFLIGHT_HASH);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct inflight);
 } inflight SEC(".maps");

@@ -16,6 +16,7 @@
 #define CW_TOP_WRITERS 10
 #define CW_MAX_SERIES 16384    /* (root, group) series across all roots; past it: drops */
 #define CW_MAX_WRITERS 32768   /* (root, group, comm) writer entries across all roots: two per series */
+#define CW_INFLIGHT_HASH 16384 /* calls in flight at once where the kernel has no task storage (5.10) */
 
 /* Group keys are FNV-1a 64 hashes of the group's relative path ("" = the root
  * itself), so a group deleted and recreated under the same name keeps its series,

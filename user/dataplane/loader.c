@@ -148,14 +148,16 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
  * cut to one entry, and a task storage map the kernel does not know is created
  * as a hash the programs never reach (inflight_in_task is constant at load). */
 static int choose_inflight_store(struct cachewatch_bpf *skel, enum cw_backend b,
-				 const struct kernel_features *kf)
+				 const struct kernel_features *kf, unsigned hash_entries)
 {
-	bool task = b == CW_BACKEND_KPROBE ? kf->task_storage_kprobe : kf->task_storage_tracing;
-	int err = 0;
+	bool task = !hash_entries &&
+		    (b == CW_BACKEND_KPROBE ? kf->task_storage_kprobe : kf->task_storage_tracing);
+	int err;
 
 	skel->rodata->inflight_in_task = task;
-	if (task)
-		return bpf_map__set_max_entries(skel->maps.inflight, 1);
+	err = bpf_map__set_max_entries(skel->maps.inflight, task ? 1 : hash_entries ?: CW_INFLIGHT_HASH);
+	if (err || task)
+		return err;
 	if (kf->task_storage_tracing)
 		return 0; /* a task storage map takes no memory until used */
 	err = bpf_map__set_type(skel->maps.inflight_task, BPF_MAP_TYPE_HASH);
@@ -503,8 +505,8 @@ static void destroy_skel(struct cachewatch_bpf *skel, enum cw_backend b)
 		remove_kretprobes(inst);
 }
 
-static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,
-		       struct cachewatch_bpf **out, char *err, size_t errlen)
+static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, unsigned max_walk,
+		       const struct btf *btf, struct cachewatch_bpf **out, char *err, size_t errlen)
 {
 	struct cachewatch_bpf *skel;
 	int ret;
@@ -524,7 +526,7 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
 	select_programs(skel, b, &kf);
-	ret = choose_inflight_store(skel, b, &kf);
+	ret = choose_inflight_store(skel, b, &kf, opts->inflight_hash);
 	if (ret) {
 		snprintf(err, errlen, "cannot set up the store of calls in flight: %s", strerror(-ret));
 		goto cleanup;
@@ -688,7 +690,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 			"task preempts another inside one (counted as recursion_miss); kprobe is exact",
 			"preempt", preempt);
 	if (opts->backend != CW_BACKEND_AUTO) {
-		ret = try_backend(opts->backend, max_walk, btf, &skel, err, errlen);
+		ret = try_backend(opts->backend, opts, max_walk, btf, &skel, err, errlen);
 	} else {
 		const enum cw_backend *order = order_default;
 		if (may_skip) {
@@ -698,7 +700,7 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 		}
 		for (size_t i = 0; i < 3; i++) {
 			chosen = order[i];
-			ret = try_backend(chosen, max_walk, btf, &skel, err, errlen);
+			ret = try_backend(chosen, opts, max_walk, btf, &skel, err, errlen);
 			if (!ret)
 				break;
 			skip_backend_log(chosen, err);
@@ -716,7 +718,8 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 	l->backend = chosen;
 	skel = NULL;
 	*out = l;
-	cw_info("BPF attached", "backend", cw_backend_name(chosen));
+	cw_info("BPF attached", "backend", cw_backend_name(chosen), "inflight_store",
+		cw_loader_inflight_store(l));
 cleanup:
 	if (skel)
 		destroy_skel(skel, chosen);
@@ -735,6 +738,11 @@ void cw_loader_close(struct cw_loader *l)
 enum cw_backend cw_loader_backend(const struct cw_loader *l)
 {
 	return l->backend;
+}
+
+const char *cw_loader_inflight_store(const struct cw_loader *l)
+{
+	return l->skel->rodata->inflight_in_task ? "task" : "hash";
 }
 
 uint64_t cw_loader_recursion_misses(const struct cw_loader *l)

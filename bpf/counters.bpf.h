@@ -27,6 +27,11 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* Set by userspace when someone reads the writers map (cachewatch top, through
+ * cw_collector_publish_group_writers): the agent alone never does, and the
+ * command name and its hash lookup are a good part of a write's cost. */
+__u32 count_writers;
+
 /* See struct cw_activity. In .bss, so userspace reads it without a syscall;
  * aligned so that each slot is exactly one cache line. */
 struct cw_activity activity[CW_ACTIVITY_SLOTS] __attribute__((aligned(64)));
@@ -120,7 +125,8 @@ static __always_inline void commit_write(const struct cw_stats_key *key, __s64 r
 	if (slot >= CW_HIST_SLOTS)
 		slot = CW_HIST_SLOTS - 1;
 	__sync_fetch_and_add(&st->lat_slots[slot], 1);
-	count_writer(key, ret);
+	if (count_writers)
+		count_writer(key, ret);
 	activity_bump();
 }
 

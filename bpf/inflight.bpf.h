@@ -71,6 +71,17 @@ static __always_inline long inflight_put(const struct inflight *in)
 	return bpf_map_update_elem(&inflight, &tid, in, BPF_ANY);
 }
 
+/* Forgets the entry inflight_get returned, without looking it up again. */
+static __always_inline void inflight_clear(struct inflight *in)
+{
+	if (inflight_in_task) {
+		in->kind = 0;
+		return;
+	}
+	__u64 tid = bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&inflight, &tid);
+}
+
 static __always_inline void inflight_del(void)
 {
 	if (inflight_in_task) {
@@ -102,7 +113,7 @@ static __always_inline void write_exit(__s64 ret)
 		return;
 	struct cw_stats_key key = in->key;
 	__u64 lat = bpf_ktime_get_ns() - in->start_ns;
-	inflight_del();
+	inflight_clear(in);
 	commit_write(&key, ret, lat);
 }
 
@@ -153,7 +164,7 @@ static __always_inline void unlink_exit_fs(int ret)
 	if (in->in_syscall)
 		in->kind = IF_UNLINK_DONE;
 	else
-		inflight_del();
+		inflight_clear(in);
 }
 
 static __always_inline void bump_gen(long ret)

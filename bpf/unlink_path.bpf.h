@@ -86,7 +86,7 @@ static __always_inline void unlink_sys_exit(long ret)
 		return;
 	if (in->kind == IF_UNLINK_SYS && ret == 0 && resolve_unlink_path(in, &key))
 		commit_unlink(&key, 0);
-	inflight_del();
+	inflight_clear(in);
 }
 
 #endif

@@ -30,9 +30,9 @@ fentry      build/tests/test_dataplane --backend fentry --workdir "$W"
 kprobe      build/tests/test_dataplane --backend kprobe --workdir "$W"
 tracepoint  build/tests/test_dataplane --backend tracepoint --workdir "$W"
 kretprobe   sh tests/vm/kretprobe_busy.sh "$W"
-inflight-fentry      build/tests/test_inflight --backend fentry --workdir "$W"
-inflight-kprobe      build/tests/test_inflight --backend kprobe --workdir "$W"
-inflight-tracepoint  build/tests/test_inflight --backend tracepoint --workdir "$W"
+hotpath-fentry       build/tests/test_hotpath --backend fentry --workdir "$W"
+hotpath-kprobe       build/tests/test_hotpath --backend kprobe --workdir "$W"
+hotpath-tracepoint   build/tests/test_hotpath --backend tracepoint --workdir "$W"
 '
 
 # Documented refusals: on kernels matching the glob, the run passes as REFUSED when the
@@ -40,7 +40,7 @@ inflight-tracepoint  build/tests/test_inflight --backend tracepoint --workdir "$
 # LABEL  KERNEL-GLOB  REASON (a fixed string of the loader's message)
 REFUSALS='
 tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
-inflight-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
+hotpath-tracepoint   5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 '
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)

@@ -773,5 +773,6 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,
+		.count_writers = &l->skel->bss->count_writers,
 	};
 }

@@ -1,4 +1,4 @@
-/* Calls in flight: many writes blocked inside write() at once (userfaultfd) are all counted; a full store counts drops. */
+/* The write hot path: many writes in flight at once (held by userfaultfd) all counted, a full store counts drops, writers counted only once someone reads them. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <poll.h>
@@ -185,6 +185,50 @@ static void test_full_store_drops(struct ctx *c, int cap, int n)
 	tap_eq(bytes, counted * WRITE_LEN, "counted writes have their bytes");
 }
 
+/* Entries of the writers map and their bytes. */
+static size_t writers_in_map(struct ctx *c, uint64_t *bytes)
+{
+	struct cw_loader_maps maps;
+	struct cw_writer_key key, cur, *prev = NULL;
+	struct cw_writer_val v;
+	size_t n = 0;
+
+	*bytes = 0;
+	cw_loader_maps(c->loader, &maps);
+	while (bpf_map_get_next_key(maps.writers, prev, &key) == 0) {
+		if (bpf_map_lookup_elem(maps.writers, &key, &v) == 0) {
+			n++;
+			*bytes += v.bytes;
+		}
+		cur = key;
+		prev = &cur;
+	}
+	return n;
+}
+
+/* The agent never reads the writers map, so nothing fills it until a reader
+ * (top) asks; from then on every write is counted there too, exactly. */
+static void test_writers_on_demand(struct ctx *c)
+{
+	char root[PATH_MAX], f[PATH_MAX];
+	struct cw_cache_config cc[1];
+	uint64_t bytes, wbytes;
+
+	pathf(root, c, "wr");
+	mkdirs(root);
+	cache(&cc[0], "wr", root, 0, 0);
+	apply(c, cc, 1);
+	fmt(f, sizeof(f), "%s/a", root);
+	write_bytes(f, 1000);
+	tap_eq(writes_now(c, "wr", &bytes), 1, "a write counted with no writers reader");
+	tap_eq(writers_in_map(c, &wbytes), 0, "and the writers map left alone");
+	cw_collector_publish_group_writers(c->coll);
+	write_bytes(f, 3000);
+	tap_eq(writes_now(c, "wr", &bytes), 2, "the next write counted");
+	tap_eq(writers_in_map(c, &wbytes), 1, "once top reads writers, the writer is in the map");
+	tap_eq(wbytes, 3000, "with exactly the bytes written since");
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { 0 };
@@ -196,6 +240,7 @@ int main(int argc, char **argv)
 	c.backend = cw_loader_backend(c.loader);
 	tap_diag("backend %s", cw_backend_name(c.backend));
 	test_store_kind(&c);
+	test_writers_on_demand(&c);
 	test_many_in_flight(&c, "many", 64);
 	dp_detach(&c);
 

@@ -85,7 +85,9 @@ stop() {
 }
 
 # One loop, REPS runs: its median. The BPF programs' run time over the runs goes
-# to $T/bpfstats (config loop id run_time_ns run_cnt name) for the configs with programs.
+# to $T/bpfstats (config loop id run_time_ns run_cnt name) for the configs with programs,
+# less the background: the programs run for every process's syscalls, so their time
+# over IDLE_S seconds just before the loop, scaled to the loop's duration, is subtracted.
 loop() {
 	cfg=$1
 	name=$2
@@ -95,11 +97,21 @@ loop() {
 	cachewatch | base) pid=$CW_AGENT_PID ;;
 	floor*) pid=$CW_FLOOR_PID ;;
 	esac
-	[ -z "$pid" ] || prog_stats "$pid" >"$T/s0"
-	for _ in $(seq "$REPS"); do "$COST" "$@" "$ITERS"; done | cw_median >"$T/m"
 	if [ -n "$pid" ]; then
-		prog_stats "$pid" | awk -v c="$cfg" -v l="$name" 'NR == FNR {t[$1] = $2; n[$1] = $3; next}
-			($1 in t) {print c, l, $1, $2 - t[$1], $3 - n[$1], $4}' "$T/s0" - >>"$T/bpfstats"
+		prog_stats "$pid" >"$T/sa"
+		sleep "${IDLE_S:-1}"
+		prog_stats "$pid" >"$T/s0"
+	fi
+	t0=$(date +%s%N)
+	for _ in $(seq "$REPS"); do "$COST" "$@" "$ITERS"; done | cw_median >"$T/m"
+	t1=$(date +%s%N)
+	if [ -n "$pid" ]; then
+		prog_stats "$pid" | awk -v c="$cfg" -v l="$name" -v k="$(((t1 - t0) / 1000000))" -v idle="${IDLE_S:-1}" '
+			FILENAME == ARGV[1] {ta[$1] = $2; na[$1] = $3; next}
+			FILENAME == ARGV[2] {t[$1] = $2; n[$1] = $3; next}
+			($1 in t) {f = k / (1000 * idle)
+				print c, l, $1, ($2 - t[$1]) - f * (t[$1] - ta[$1]), ($3 - n[$1]) - f * (n[$1] - na[$1]), $4}' \
+			"$T/sa" "$T/s0" - >>"$T/bpfstats"
 	fi
 	echo "$cfg $name $(cat "$T/m")" >>"$T/results"
 }
@@ -155,8 +167,8 @@ w_in=$(awk -v b="$(cell none watched)" -v c="$(cell inotify watched)" 'BEGIN {pr
 awk -v c="$w_cw" -v i="$w_in" 'BEGIN {printf "\nwatched write: inotifywait adds %.2fx what cachewatch adds\n", (c > 0 ? i / c : 0)}'
 
 echo
-echo "BPF program run time (kernel.bpf_stats_enabled=1, over every run of the loop; the programs also ran for"
-echo "other processes' syscalls meanwhile): ns per program run, and ns per loop call (run time / loop calls)"
+echo "BPF program run time (kernel.bpf_stats_enabled=1) during the loops, less the same programs' time and runs in"
+echo "the ${IDLE_S:-1} s before each loop scaled to its length (other processes' syscalls): ns per run, ns per loop call"
 printf '| %-12s | %-9s | %-24s | %10s | %12s |\n' config loop program "ns per run" "ns per call"
 printf '|%s|%s|%s|%s|%s|\n' "---" "---" "---" "---" "---"
 # cachewatch's programs one by one; a floor's summed (its programs are empty)

@@ -17,7 +17,7 @@ P
 here=$(pwd)
 VM_PAYLOAD_FILE=$T/payload VM_LOG_DIR=$T/logs VM_AGENT=$here/$BUILD/cachewatch KERNELS=$KERNELS \
 	VM_EXTRA_FILES="$here/bench/vm_cost.sh=/repo/bench/vm_cost.sh $here/bench/lib.sh=/repo/bench/lib.sh $here/$BUILD/bench/syscall_cost=/repo/build/bench/syscall_cost $here/$BUILD/bench/empty_hooks=/repo/build/bench/empty_hooks" \
-	bash tests/vm/run.sh >"$T/run.out" 2>&1 || { cat "$T/run.out" >&2; echo "bench/vm.sh: the VM run failed" >&2; }
+	bash tests/vm/run.sh >"$T/run.out" 2>&1 || { tail -n 20 "$T/run.out" >&2; echo "bench/vm.sh: the VM run failed" >&2; }
 for log in "$T"/logs/*.log; do
 	[ -f "$log" ] || continue
 	echo "== $(basename "$log" .log)"

@@ -2,7 +2,7 @@
 # Per-call cost of cachewatch beside its floor and the inotify/fanotify alternatives,
 # measured side by side in one run (issue 12 §3): a 64-byte pwrite into a watched
 # directory, the same into an unwatched one, and an unrelated syscall (getppid).
-#   ITERS=1000000 REPS=3 ROUNDS=3 BACKEND=auto sh bench/cost.sh
+#   ITERS=1000000 REPS=3 ROUNDS=3 BACKEND=auto [BASE_REF=main] [CONFIGS="..."] sh bench/cost.sh
 # Configurations, interleaved round by round (the order rotates each round):
 #   none        nothing attached
 #   floor       empty BPF programs on exactly the hooks cachewatch attached (its log names
@@ -15,7 +15,7 @@
 #   floor_persys  the per-syscall tracepoints (syscalls:sys_enter_write ...) of every call
 #                 cachewatch's raw sys_enter/sys_exit dispatch on, instead of those two
 # Every cell is the median over rounds of the median of REPS runs of ITERS calls.
-# Then: program run time per event (kernel.bpf_stats_enabled), and the two
+# Then: program run time per event (BPF_ENABLE_STATS, held by bench/empty_hooks --stats), and the two
 # tracepoint flavours weighted by the syscall mix of a build (bench/mix.sh).
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,10 +28,10 @@ COST=$BUILD/bench/syscall_cost
 . bench/lib.sh
 cw_need_root cost
 T=$(mktemp -d /var/tmp/cw-cost.XXXXXX)
-stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+stats_pid=""
 cleanup() {
 	cw_bench_cleanup
-	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+	[ -z "$stats_pid" ] || { kill "$stats_pid" 2>/dev/null; wait "$stats_pid" 2>/dev/null; }
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -116,9 +116,14 @@ loop() {
 	echo "$cfg $name $(cat "$T/m")" >>"$T/results"
 }
 
-sysctl -qw kernel.bpf_stats_enabled=1
+# run-time stats on for as long as this holds them (not the sysctl: others may reset it)
+"$BUILD/bench/empty_hooks" --stats >"$T/stats.out" 2>&1 &
+stats_pid=$!
+cw_wait_for "$T/stats.out" '^attached' "empty_hooks --stats"
 : >"$T/results"
 : >"$T/bpfstats"
+# CONFIGS="base cachewatch": only those (a quicker A/B of the programs' run time)
+configs=${CONFIGS:-$configs}
 n=$(echo "$configs" | wc -w)
 for r in $(seq "$ROUNDS"); do
 	# rotate the order each round, so drift in machine load does not favour one
@@ -167,7 +172,7 @@ w_in=$(awk -v b="$(cell none watched)" -v c="$(cell inotify watched)" 'BEGIN {pr
 awk -v c="$w_cw" -v i="$w_in" 'BEGIN {printf "\nwatched write: inotifywait adds %.2fx what cachewatch adds\n", (c > 0 ? i / c : 0)}'
 
 echo
-echo "BPF program run time (kernel.bpf_stats_enabled=1) during the loops, less the same programs' time and runs in"
+echo "BPF program run time (BPF_ENABLE_STATS) during the loops, less the same programs' time and runs in"
 echo "the ${IDLE_S:-1} s before each loop scaled to its length (other processes' syscalls): ns per run, ns per loop call"
 printf '| %-12s | %-9s | %-24s | %10s | %12s |\n' config loop program "ns per run" "ns per call"
 printf '|%s|%s|%s|%s|%s|\n' "---" "---" "---" "---" "---"
@@ -179,7 +184,7 @@ awk -v calls="$((ITERS * REPS * ROUNDS))" '
 		printf "| %-12s | %-9s | %-24s | %10.1f | %12.1f |\n", cf[k], lp[k], name[k],
 			(c[k] ? t[k] / c[k] : 0), t[k] / calls}}' "$T/bpfstats"
 
-if [ "$backend" = tracepoint ]; then
+if [ "$backend" = tracepoint ] && [ -z "${CONFIGS:-}" ]; then
 	echo
 	sh bench/mix.sh "$T" "$(cell none watched)" "$(cell floor watched)" "$(cell floor_persys watched)" \
 		"$(cell none getppid)" "$(cell floor getppid)" "$(cell floor_persys getppid)" \

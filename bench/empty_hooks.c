@@ -87,8 +87,26 @@ int main(int argc, char **argv)
 
 	if (n < 1) {
 		fprintf(stderr, "usage: empty_hooks SECTION...  (e.g. tp_btf/sys_enter kretprobe/vfs_write "
-				"tracepoint/syscalls/sys_enter_write)\n");
+				"tracepoint/syscalls/sys_enter_write)\n       empty_hooks --stats\n");
 		return 2;
+	}
+	/* --stats: BPF run-time statistics on while this process lives. Held by a
+	 * descriptor (BPF_ENABLE_STATS), so another process writing 0 to the
+	 * kernel.bpf_stats_enabled sysctl meanwhile does not turn them off. */
+	if (!strcmp(argv[1], "--stats")) {
+		int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (fd < 0) {
+			fprintf(stderr, "empty_hooks: cannot enable BPF stats: %s\n", strerror(-fd));
+			return 1;
+		}
+		signal(SIGTERM, on_signal);
+		signal(SIGINT, on_signal);
+		printf("attached stats\n");
+		fflush(stdout);
+		while (!stop)
+			pause();
+		close(fd);
+		return 0;
 	}
 	hooks = calloc((size_t)n, sizeof(*hooks));
 	skel = empty_hooks_bpf__open();

@@ -95,11 +95,15 @@ static __always_inline struct cw_stats *stats_get(const struct cw_stats_key *key
 	return lookup_or_init(&stats, key, &zero_stats, CW_DROP_STATS_FULL);
 }
 
+/* Every commit of a write calls this; it returns at once until a reader of
+ * the writers map has set count_writers. */
 static __always_inline void count_writer(const struct cw_stats_key *key, __s64 ret)
 {
 	struct cw_writer_key wk = { .group = key->group, .root = key->root };
 	struct cw_writer_val *wv;
 
+	if (!count_writers)
+		return;
 	bpf_get_current_comm(wk.comm, sizeof(wk.comm));
 	wv = lookup_or_init(&writers, &wk, &zero_writer, CW_DROP_WRITERS_FULL);
 	if (!wv)
@@ -125,8 +129,7 @@ static __always_inline void commit_write(const struct cw_stats_key *key, __s64 r
 	if (slot >= CW_HIST_SLOTS)
 		slot = CW_HIST_SLOTS - 1;
 	__sync_fetch_and_add(&st->lat_slots[slot], 1);
-	if (count_writers)
-		count_writer(key, ret);
+	count_writer(key, ret);
 	activity_bump();
 }
 

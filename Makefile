@@ -52,11 +52,11 @@ ITEST_SRCS := $(sort $(wildcard tests/integration/*.c))
 ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
-BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_SRCS := $(sort $(filter-out %.bpf.c,$(wildcard bench/*.c)))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 
-.PHONY: all deps run vmlinux clean test test-unit test-asan test-integration test-vm test-vm-full test-fuzz fuzz bench tests-bin
+.PHONY: all deps run vmlinux clean test test-unit test-asan test-integration test-vm test-vm-full test-fuzz fuzz bench bench-vm tests-bin
 
 all: $(BUILD)/cachewatch cachewatch
 
@@ -141,6 +141,20 @@ $(BUILD)/bench/%: bench/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
+# The benchmarks' floor: empty programs on the hooks cachewatch uses (bench/empty_hooks.c).
+$(BUILD)/bench/empty_hooks.bpf.o: bench/empty_hooks.bpf.c vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/empty_hooks.skel.h: $(BUILD)/bench/empty_hooks.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name empty_hooks_bpf > $@
+
+$(BUILD)/bench/empty_hooks: bench/empty_hooks.c $(BUILD)/bench/empty_hooks.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(BUILD)/bench -o $@ $< -lbpf -lelf -lz
+
 tests-bin: $(BUILD)/cachewatch $(UNIT_BINS) $(ITEST_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 # Everything: unit tests, the same under ASan/UBSan, BPF integration on this
@@ -173,6 +187,10 @@ fuzz:
 
 bench: tests-bin
 	sh bench/run.sh
+
+# fentry and kprobe per-call cost in qemu (bench/vm.sh; KERNELS=..., VM_CACHE=...)
+bench-vm: tests-bin
+	sh bench/vm.sh
 
 # Runs the agent on the embedded default config (the usual cache dirs that exist,
 # report-only). A first try listens on localhost only; ARGS replaces that.

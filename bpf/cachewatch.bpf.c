@@ -17,6 +17,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Knobs the loader sets before load. */
 const volatile __u32 max_walk = CW_MAX_WALK;
 const volatile __u32 unlink_dentry_arg = 2; /* index of vfs_unlink's dentry argument */
+/* io_uring opens are seen at their completion only where no open hook sees them
+ * (tracepoint); fentry and kprobe see them in do_filp_open like every open. */
+const volatile bool uring_opens = false;
 
 /* Bumped by userspace when the watched set changes and by successful renames:
  * cached per-file decisions older than this are walked again. */

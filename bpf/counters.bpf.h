@@ -27,6 +27,11 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/* Set by userspace when someone reads the writers map (cachewatch top, through
+ * cw_collector_publish_group_writers): the agent alone never does, and the
+ * command name and its hash lookup are a good part of a write's cost. */
+__u32 count_writers;
+
 /* See struct cw_activity. In .bss, so userspace reads it without a syscall;
  * aligned so that each slot is exactly one cache line. */
 struct cw_activity activity[CW_ACTIVITY_SLOTS] __attribute__((aligned(64)));
@@ -90,11 +95,15 @@ static __always_inline struct cw_stats *stats_get(const struct cw_stats_key *key
 	return lookup_or_init(&stats, key, &zero_stats, CW_DROP_STATS_FULL);
 }
 
+/* Every commit of a write calls this; it returns at once until a reader of
+ * the writers map has set count_writers. */
 static __always_inline void count_writer(const struct cw_stats_key *key, __s64 ret)
 {
 	struct cw_writer_key wk = { .group = key->group, .root = key->root };
 	struct cw_writer_val *wv;
 
+	if (!count_writers)
+		return;
 	bpf_get_current_comm(wk.comm, sizeof(wk.comm));
 	wv = lookup_or_init(&writers, &wk, &zero_writer, CW_DROP_WRITERS_FULL);
 	if (!wv)

@@ -130,7 +130,8 @@ static __always_inline void uring_done(struct io_kiocb *req, __s64 res)
 	}
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2)) {
-		uring_open_complete(req, res);
+		if (uring_opens)
+			uring_open_complete(req, res);
 		return;
 	}
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||

@@ -7,9 +7,8 @@
 static __always_inline void unlink_sys_enter(int dfd, const char *path)
 {
 	struct inflight in = { .kind = IF_UNLINK_SYS, .dfd = dfd, .path = (__u64)path };
-	__u64 tid = bpf_get_current_pid_tgid();
 
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	inflight_put(&in);
 }
 
 /* ext4 tells us the dentry: exact attribution and bytes freed, like vfs_unlink. */
@@ -162,27 +161,29 @@ static __always_inline enum sys_op decode_syscall(long nr, int *ia32)
 
 /* Argument i (0..2) of the current syscall. 32-bit calls pass them in
  * ebx, ecx, edx; only the low 32 bits are the call's (the kernel truncates
- * them the same way, e.g. compat_ptr()). */
+ * them the same way, e.g. compat_ptr()). regs is the raw tracepoint's BTF
+ * pointer: plain loads, no probe-read helper (x86-64 passes di, si, dx). */
 static __always_inline unsigned long syscall_arg(struct pt_regs *regs, int ia32, int i)
 {
 	if (ia32) {
 		switch (i) {
-		case 0: return (__u32)BPF_CORE_READ(regs, bx);
-		case 1: return (__u32)BPF_CORE_READ(regs, cx);
-		default: return (__u32)BPF_CORE_READ(regs, dx);
+		case 0: return (__u32)regs->bx;
+		case 1: return (__u32)regs->cx;
+		default: return (__u32)regs->dx;
 		}
 	}
 	switch (i) {
-	case 0: return PT_REGS_PARM1_CORE_SYSCALL(regs);
-	case 1: return PT_REGS_PARM2_CORE_SYSCALL(regs);
-	default: return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case 0: return regs->di;
+	case 1: return regs->si;
+	default: return regs->dx;
 	}
 }
 
-/* The syscall number as sys_exit sees it (sys_enter gets it as an argument). */
+/* The syscall number as sys_exit sees it (sys_enter gets it as an argument);
+ * a plain load, as every unrelated syscall's exit pays for it. */
 static __always_inline long syscall_nr(struct pt_regs *regs)
 {
-	return BPF_CORE_READ(regs, orig_ax);
+	return regs->orig_ax;
 }
 #else
 #error "32-bit syscall detection and argument registers for this architecture are missing (bpf/tracepoint.bpf.h)"
@@ -286,6 +287,8 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 {
 	int ia32;
 
+	if (!regs) /* typed "or NULL" by some verifiers */
+		return 0;
 	switch (decode_syscall(id, &ia32)) {
 	case SYS_WRITE:
 	case SYS_SENDFILE:
@@ -317,6 +320,8 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 {
 	int ia32;
 
+	if (!regs)
+		return 0;
 	switch (decode_syscall(syscall_nr(regs), &ia32)) {
 	case SYS_WRITE:
 		write_exit(ret);

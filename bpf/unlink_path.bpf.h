@@ -50,7 +50,7 @@ static __always_inline struct dentry *unlink_base(struct task_struct *t, int dfd
  * in its base directory. 1: watched, key set. */
 static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_stats_key *key)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = bpf_get_current_task_btf();
 	struct scratch *s = claim_scratch(SLOT_UNLINK_PATH);
 	struct name_scan n = {};
 
@@ -79,15 +79,14 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 
 static __always_inline void unlink_sys_exit(long ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
-	struct inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *in = inflight_get();
 	struct cw_stats_key key;
 
 	if (!in)
 		return;
 	if (in->kind == IF_UNLINK_SYS && ret == 0 && resolve_unlink_path(in, &key))
 		commit_unlink(&key, 0);
-	bpf_map_delete_elem(&inflight, &tid);
+	inflight_clear(in);
 }
 
 #endif

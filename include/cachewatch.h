@@ -20,6 +20,7 @@
 #define CW_ACCESS_RECORDS_DEFAULT 65536 /* per-file access records (bpf.access_records) */
 #define CW_ACCESS_RECORDS_MIN 16
 #define CW_ACCESS_RECORDS_MAX 16777216
+#define CW_INFLIGHT_HASH 16384 /* calls in flight at once where the kernel has no task storage (5.10) */
 
 /* Group keys are FNV-1a 64 hashes of the group's relative path ("" = the root
  * itself), so a group deleted and recreated under the same name keeps its series,

@@ -36,6 +36,9 @@ paths-tracepoint  build/tests/test_paths --backend tracepoint --no-clone --workd
 access-fentry      build/tests/test_access --backend fentry --workdir "$W"
 access-kprobe      build/tests/test_access --backend kprobe --workdir "$W"
 access-tracepoint  build/tests/test_access --backend tracepoint --workdir "$W"
+hotpath-fentry       build/tests/test_hotpath --backend fentry --workdir "$W"
+hotpath-kprobe       build/tests/test_hotpath --backend kprobe --workdir "$W"
+hotpath-tracepoint   build/tests/test_hotpath --backend tracepoint --workdir "$W"
 '
 
 # Documented refusals: on kernels matching the glob, the run passes as REFUSED when the
@@ -45,6 +48,7 @@ REFUSALS='
 tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 paths-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 access-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
+hotpath-tracepoint   5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 '
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)

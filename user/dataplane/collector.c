@@ -1025,6 +1025,7 @@ void cw_collector_publish_group_writers(struct cw_collector *c)
 {
 	pthread_mutex_lock(&c->lock);
 	c->group_writers = true;
+	cw_maps_count_writers(c->maps);
 	pthread_mutex_unlock(&c->lock);
 }
 

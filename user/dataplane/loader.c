@@ -122,6 +122,8 @@ struct kernel_features {
 				    * no longer do_splice_direct */
 	bool do_filp_open;         /* every open returns its file from do_filp_open ... */
 	bool do_file_open;         /* ... which 7.x renamed do_file_open */
+	bool task_storage_tracing; /* 5.11: task-local storage maps, usable by tracing programs */
+	bool task_storage_kprobe;  /* task-local storage and the current task's BTF pointer in kprobes */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -183,6 +185,34 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
 	kf->splice_file_range = btf_has_func(btf, "splice_file_range");
 	kf->do_file_open = btf_has_func(btf, "do_file_open");
 	kf->do_filp_open = !kf->do_file_open && (!btf || btf_has_func(btf, "do_filp_open"));
+	/* Tracing programs (fentry, tp_btf) got task storage with the map type itself;
+	 * the helper probe cannot load a program of that type, so the map type stands in. */
+	kf->task_storage_tracing = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) > 0;
+	kf->task_storage_kprobe = kf->task_storage_tracing &&
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_task_storage_get, NULL) > 0 &&
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_current_task_btf, NULL) > 0;
+}
+
+/* Calls in flight go to task-local storage where the backend's programs may use
+ * it, else to the hash by thread id (bpf/inflight.bpf.h); the unused store is
+ * cut to one entry, and a task storage map the kernel does not know is created
+ * as a hash the programs never reach (inflight_in_task is constant at load). */
+static int choose_inflight_store(struct cachewatch_bpf *skel, enum cw_backend b,
+				 const struct kernel_features *kf, unsigned hash_entries)
+{
+	bool task = !hash_entries &&
+		    (b == CW_BACKEND_KPROBE ? kf->task_storage_kprobe : kf->task_storage_tracing);
+	int err;
+
+	skel->rodata->inflight_in_task = task;
+	err = bpf_map__set_max_entries(skel->maps.inflight, task ? 1 : hash_entries ?: CW_INFLIGHT_HASH);
+	if (err || task)
+		return err;
+	if (kf->task_storage_tracing)
+		return 0; /* a task storage map takes no memory until used */
+	err = bpf_map__set_type(skel->maps.inflight_task, BPF_MAP_TYPE_HASH);
+	err = err ?: bpf_map__set_map_flags(skel->maps.inflight_task, 0);
+	return err ?: bpf_map__set_max_entries(skel->maps.inflight_task, 1);
 }
 
 /* When a program is wanted, beyond its backend being chosen. */
@@ -404,7 +434,9 @@ static void log_verified_insns(const struct cachewatch_bpf *skel, enum cw_backen
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
 		snprintf(n, sizeof(n), "%u", info.verified_insns);
-		cw_debug("BPF program verified", "prog", bpf_program__name(p), "verified_insns", n);
+		/* the section names the hook: bench/ attaches its empty floor programs to the same ones */
+		cw_debug("BPF program verified", "backend", cw_backend_name(b), "prog", bpf_program__name(p),
+			 "section", bpf_program__section_name(p), "verified_insns", n);
 		if (!largest || info.verified_insns > most) {
 			largest = bpf_program__name(p);
 			most = info.verified_insns;
@@ -595,6 +627,7 @@ static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, uns
 	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
+	skel->rodata->uring_opens = b == CW_BACKEND_TRACEPOINT;
 	ret = bpf_map__set_max_entries(skel->maps.access,
 				       opts->access_records ? opts->access_records : CW_ACCESS_RECORDS_DEFAULT);
 	if (ret) {
@@ -603,6 +636,11 @@ static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, uns
 	}
 	skel->bss->realtime_offset_ns = cw_access_clock_offset();
 	select_programs(skel, b, &kf);
+	ret = choose_inflight_store(skel, b, &kf, opts->inflight_hash);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the store of calls in flight: %s", strerror(-ret));
+		goto cleanup;
+	}
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
 		explain(b, "program load", ret, err, errlen);
@@ -815,7 +853,8 @@ int cw_loader_open(const struct cw_loader_opts *opts, struct cw_loader **out, ch
 	l->access_map_bytes = map_memlock(bpf_map__fd(skel->maps.access));
 	skel = NULL;
 	*out = l;
-	cw_info("BPF attached", "backend", cw_backend_name(chosen));
+	cw_info("BPF attached", "backend", cw_backend_name(chosen), "inflight_store",
+		cw_loader_inflight_store(l));
 cleanup:
 	if (skel)
 		destroy_skel(skel, chosen);
@@ -834,6 +873,11 @@ void cw_loader_close(struct cw_loader *l)
 enum cw_backend cw_loader_backend(const struct cw_loader *l)
 {
 	return l->backend;
+}
+
+const char *cw_loader_inflight_store(const struct cw_loader *l)
+{
+	return l->skel->rodata->inflight_in_task ? "task" : "hash";
 }
 
 uint64_t cw_loader_recursion_misses(const struct cw_loader *l)
@@ -859,7 +903,8 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.writers = bpf_map__fd(l->skel->maps.writers),
 		.drops = bpf_map__fd(l->skel->maps.drops),
 		.roots = bpf_map__fd(l->skel->maps.roots),
-		.inflight = bpf_map__fd(l->skel->maps.inflight),
+		.inflight = bpf_map__fd(l->skel->rodata->inflight_in_task ? l->skel->maps.inflight_task
+									   : l->skel->maps.inflight),
 		.access = bpf_map__fd(l->skel->maps.access),
 		.access_max = bpf_map__max_entries(l->skel->maps.access),
 		.access_inserted = &l->skel->bss->access_inserted,
@@ -870,5 +915,6 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,
+		.count_writers = &l->skel->bss->count_writers,
 	};
 }

@@ -15,6 +15,9 @@ struct cw_loader_opts {
 	enum cw_backend backend;  /* CW_BACKEND_AUTO: fentry, then kprobe, then tracepoint */
 	unsigned max_walk;        /* d_parent walk bound, 1..CW_MAX_WALK (0 = CW_MAX_WALK) */
 	unsigned access_records;  /* per-file access records, CW_ACCESS_RECORDS_MIN..MAX (0 = default) */
+	unsigned inflight_hash;   /* 0: calls in flight in task-local storage where the programs
+				   * may use it, else a hash of CW_INFLIGHT_HASH entries; N: a hash
+				   * of N entries whatever the kernel (tests) */
 };
 
 
@@ -39,8 +42,12 @@ struct cw_loader_maps {
 	__u64 *watch_gen;   /* bumped when the watched set changes */
 	__u64 *group_count; /* groups admitted per root slot, CW_MAX_ROOTS of them */
 	struct cw_activity *activity; /* CW_ACTIVITY_SLOTS commit counters */
+	__u32 *count_writers; /* non-zero: the BPF side fills the writers map */
 };
 void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out);
+
+/* Where calls in flight are kept: "task" (task-local storage) or "hash". */
+const char *cw_loader_inflight_store(const struct cw_loader *l);
 
 /* Program runs the kernel skipped (recursion protection), summed over our
  * programs; monotonic while the loader lives. */

@@ -115,6 +115,11 @@ int cw_maps_read_stats(struct cw_maps *m, cw_maps_stats_fn fn, void *ctx)
 			 stats_entry, &t);
 }
 
+void cw_maps_count_writers(struct cw_maps *m)
+{
+	__atomic_store_n(m->fd.count_writers, 1, __ATOMIC_RELAXED);
+}
+
 uint64_t cw_maps_activity(struct cw_maps *m)
 {
 	uint64_t sum = __atomic_load_n(&m->deletes, __ATOMIC_ACQUIRE);

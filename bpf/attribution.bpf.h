@@ -43,6 +43,7 @@ enum scratch_slot {
 	SLOT_WRITEV,      /* vfs_writev */
 	SLOT_UNLINK,      /* vfs_unlink, ext4_unlink_enter */
 	SLOT_UNLINK_PATH, /* raw sys_exit: unlink path strings */
+	SLOT_SIZE,        /* truncate, fallocate, rename, O_TRUNC opens (size.bpf.h) */
 	SLOT_MAX,
 };
 

@@ -27,8 +27,10 @@ __u64 group_count[CW_MAX_ROOTS];
 /* Order matters: each part uses only what the ones before it define. */
 #include "counters.bpf.h"
 #include "attribution.bpf.h"
+#include "size.bpf.h"
 #include "inflight.bpf.h"
 #include "fentry.bpf.h"
 #include "kprobe.bpf.h"
 #include "unlink_path.bpf.h"
+#include "size_path.bpf.h"
 #include "tracepoint.bpf.h"

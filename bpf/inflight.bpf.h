@@ -18,6 +18,8 @@ struct inflight {
 	__s32 dfd;
 	__u32 watched;
 	__u32 in_syscall; /* IF_UNLINK_FS: an unlink syscall's exit will remove the entry */
+	__u64 inode;      /* struct inode * of the file written or unlinked (size.bpf.h) */
+	__u64 size0;      /* IF_WRITE: its i_size at entry */
 };
 
 struct {
@@ -35,6 +37,7 @@ static __always_inline void write_enter(struct file *f, __u32 slot)
 	if (!f || !attribute_file(f, &in.key, slot))
 		return;
 	in.start_ns = bpf_ktime_get_ns();
+	size_write_note(f, &in.inode, &in.size0);
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
 		drop(CW_DROP_INFLIGHT_FULL);
 }
@@ -48,8 +51,12 @@ static __always_inline void write_exit(__s64 ret)
 		return;
 	struct cw_stats_key key = in->key;
 	__u64 lat = bpf_ktime_get_ns() - in->start_ns;
+	struct inode *inode = (struct inode *)in->inode;
+	__u64 size0 = in->size0;
 	bpf_map_delete_elem(&inflight, &tid);
 	commit_write(&key, ret, lat);
+	if (ret > 0)
+		size_write_exit(&key, inode, size0);
 }
 
 /* Unlink seen with its dentry: attribute and take the size if the last link goes. */
@@ -64,6 +71,7 @@ static __always_inline void unlink_enter_dentry(struct dentry *d)
 	in.watched = inode && attribute_dir(BPF_CORE_READ(d, d_parent), &in.key, SLOT_UNLINK) > 0;
 	if (in.watched && is_regular(inode) && BPF_CORE_READ(inode, i_nlink) == 1)
 		in.bytes = BPF_CORE_READ(inode, i_size);
+	in.inode = (__u64)inode;
 	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY) && in.watched)
 		drop(CW_DROP_INFLIGHT_FULL);
 }
@@ -76,8 +84,10 @@ static __always_inline struct inflight *unlink_exit_dentry(int ret)
 
 	if (!in || in->kind != IF_UNLINK_FS)
 		return NULL;
-	if (ret == 0 && in->watched)
+	if (ret == 0 && in->watched) {
 		commit_unlink(&in->key, in->bytes);
+		size_unlinked(&in->key, (struct inode *)in->inode, in->bytes);
+	}
 	return in;
 }
 

@@ -36,7 +36,14 @@ enum sys_op {
 	SYS_WRITE,    /* write, pwrite64, writev, pwritev, pwritev2: fd first */
 	SYS_UNLINK,   /* path */
 	SYS_UNLINKAT, /* dfd, path, flags */
-	SYS_RENAME,   /* rename, renameat, renameat2 */
+	SYS_RENAME,   /* rename: old, new */
+	SYS_RENAMEAT, /* renameat, renameat2: olddfd, old, newdfd, new */
+	SYS_SIZE_FD,  /* ftruncate, fallocate: fd first */
+	SYS_TRUNCATE, /* truncate: path */
+	SYS_OPEN,     /* open: path, flags */
+	SYS_OPENAT,   /* openat: dfd, path, flags */
+	SYS_CREAT,    /* creat: path (always truncates) */
+	SYS_OPENAT2,  /* openat2: dfd, path, struct open_how * */
 };
 
 static __always_inline enum sys_op native_op(long nr)
@@ -53,9 +60,23 @@ static __always_inline enum sys_op native_op(long nr)
 	case NR_unlinkat:
 		return SYS_UNLINKAT;
 	case NR_rename:
+		return SYS_RENAME;
 	case NR_renameat:
 	case NR_renameat2:
-		return SYS_RENAME;
+		return SYS_RENAMEAT;
+	case NR_ftruncate:
+	case NR_fallocate:
+		return SYS_SIZE_FD;
+	case NR_truncate:
+		return SYS_TRUNCATE;
+	case NR_open:
+		return SYS_OPEN;
+	case NR_openat:
+		return SYS_OPENAT;
+	case NR_creat:
+		return SYS_CREAT;
+	case NR_openat2:
+		return SYS_OPENAT2;
 	}
 	return SYS_OTHER;
 }
@@ -75,9 +96,25 @@ static __always_inline enum sys_op ia32_op(long nr)
 	case NR_ia32_unlinkat:
 		return SYS_UNLINKAT;
 	case NR_ia32_rename:
+		return SYS_RENAME;
 	case NR_ia32_renameat:
 	case NR_ia32_renameat2:
-		return SYS_RENAME;
+		return SYS_RENAMEAT;
+	case NR_ia32_ftruncate:
+	case NR_ia32_ftruncate64:
+	case NR_ia32_fallocate:
+		return SYS_SIZE_FD;
+	case NR_ia32_truncate:
+	case NR_ia32_truncate64:
+		return SYS_TRUNCATE;
+	case NR_ia32_open:
+		return SYS_OPEN;
+	case NR_ia32_openat:
+		return SYS_OPENAT;
+	case NR_ia32_creat:
+		return SYS_CREAT;
+	case NR_ia32_openat2:
+		return SYS_OPENAT2;
 	}
 	return SYS_OTHER;
 }
@@ -115,8 +152,8 @@ static __always_inline enum sys_op decode_syscall(long nr, int *ia32)
 	return *ia32 ? compat : native;
 }
 
-/* Argument i (0..2) of the current syscall. 32-bit calls pass them in
- * ebx, ecx, edx; only the low 32 bits are the call's (the kernel truncates
+/* Argument i (0..3) of the current syscall. 32-bit calls pass them in
+ * ebx, ecx, edx, esi; only the low 32 bits are the call's (the kernel truncates
  * them the same way, e.g. compat_ptr()). */
 static __always_inline unsigned long syscall_arg(struct pt_regs *regs, int ia32, int i)
 {
@@ -124,13 +161,15 @@ static __always_inline unsigned long syscall_arg(struct pt_regs *regs, int ia32,
 		switch (i) {
 		case 0: return (__u32)BPF_CORE_READ(regs, bx);
 		case 1: return (__u32)BPF_CORE_READ(regs, cx);
-		default: return (__u32)BPF_CORE_READ(regs, dx);
+		case 2: return (__u32)BPF_CORE_READ(regs, dx);
+		default: return (__u32)BPF_CORE_READ(regs, si);
 		}
 	}
 	switch (i) {
 	case 0: return PT_REGS_PARM1_CORE_SYSCALL(regs);
 	case 1: return PT_REGS_PARM2_CORE_SYSCALL(regs);
-	default: return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case 2: return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	default: return PT_REGS_PARM4_CORE_SYSCALL(regs);
 	}
 }
 
@@ -146,6 +185,78 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 /* unlinkat's flag for "remove a directory" (include/uapi/linux/fcntl.h). */
 #define AT_REMOVEDIR 0x200
 
+/* Size-changing calls (size.bpf.h, size_path.bpf.h), the rest of sys_enter's
+ * switch: global functions, verified on their own, so the raw programs stay
+ * within the verifier's budget. a0..a3 are the call's arguments. */
+__noinline int cw_size_sys_enter(__u32 op, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u64 flags;
+
+	switch (op) {
+	case SYS_SIZE_FD:
+		size_file_enter(fd_file(bpf_get_current_task_btf(), (int)a0));
+		return 0;
+	case SYS_TRUNCATE:
+	case SYS_CREAT:
+		size_path_enter(CW_O_TRUNC);
+		return 0;
+	case SYS_OPEN:
+		flags = a1;
+		break;
+	case SYS_OPENAT:
+		flags = a2;
+		break;
+	case SYS_OPENAT2:
+		flags = 0; /* struct open_how starts with the flags */
+		bpf_probe_read_user(&flags, sizeof(flags), (const void *)a2);
+		break;
+	case SYS_RENAME:
+		size_rename_sys_enter(AT_FDCWD, (const char *)a0, AT_FDCWD, (const char *)a1);
+		return 0;
+	case SYS_RENAMEAT:
+		size_rename_sys_enter((int)a0, (const char *)a1, (int)a2, (const char *)a3);
+		return 0;
+	default:
+		return 0;
+	}
+	if (flags & CW_O_TRUNC)
+		size_path_enter((__u32)flags);
+	return 0;
+}
+
+static __always_inline void size_sys_enter(enum sys_op op, struct pt_regs *regs, int ia32)
+{
+	if (op == SYS_OTHER)
+		return;
+	cw_size_sys_enter(op, syscall_arg(regs, ia32, 0), syscall_arg(regs, ia32, 1),
+			  syscall_arg(regs, ia32, 2), syscall_arg(regs, ia32, 3));
+}
+
+__noinline int cw_size_sys_exit(__u32 op, long ret)
+{
+	switch (op) {
+	case SYS_SIZE_FD:
+		size_change_exit(ret);
+		break;
+	case SYS_TRUNCATE:
+		size_path_exit(ret, 0);
+		break;
+	case SYS_OPEN:
+	case SYS_OPENAT:
+	case SYS_CREAT:
+	case SYS_OPENAT2:
+		size_path_exit(ret, 1);
+		break;
+	case SYS_RENAME:
+	case SYS_RENAMEAT:
+		size_rename_sys_exit(ret);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 /* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
  * dispatch on its number: measured cheaper than the per-syscall tracepoints,
  * whose perf-buffer path costs more on both the watched and the unrelated
@@ -155,7 +266,9 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 {
 	int ia32;
 
-	switch (decode_syscall(id, &ia32)) {
+	enum sys_op op = decode_syscall(id, &ia32);
+
+	switch (op) {
 	case SYS_WRITE:
 		write_enter(fd_file(bpf_get_current_task_btf(), (int)syscall_arg(regs, ia32, 0)),
 			    SLOT_WRITE);
@@ -170,6 +283,7 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 					 (const char *)syscall_arg(regs, ia32, 1));
 		break;
 	default:
+		size_sys_enter(op, regs, ia32);
 		break;
 	}
 	return 0;
@@ -180,7 +294,9 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 {
 	int ia32;
 
-	switch (decode_syscall(syscall_nr(regs), &ia32)) {
+	enum sys_op op = decode_syscall(syscall_nr(regs), &ia32);
+
+	switch (op) {
 	case SYS_WRITE:
 		write_exit(ret);
 		break;
@@ -189,9 +305,13 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		unlink_sys_exit(ret);
 		break;
 	case SYS_RENAME:
+	case SYS_RENAMEAT:
 		bump_gen(ret);
+		cw_size_sys_exit(op, ret);
 		break;
 	default:
+		if (op != SYS_OTHER)
+			cw_size_sys_exit(op, ret);
 		break;
 	}
 	return 0;

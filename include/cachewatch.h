@@ -72,6 +72,9 @@ struct cw_stats {
 	/* Files written (created or rewritten) and files read back after being written. */
 	__u64 entries_written;
 	__u64 entries_reused;
+	/* Size changes the backend saw but could not size (docs/backends.md,
+	 * "Cache size between scans"): each asks for an early rescan. */
+	__u64 size_unknown;
 };
 
 /* Commits to the stats and writers maps, counted per CPU (slot = CPU id modulo

@@ -114,6 +114,10 @@ struct kernel_features {
 	bool vfs_unlink_has_ns;    /* 5.12: vfs_unlink() takes a user namespace (6.3: idmap) first */
 	bool ext4_unlink_tp;       /* ext4_unlink_enter/exit tracepoints (ext4 loaded) */
 	bool io_uring_complete_tp; /* io_uring_complete tracepoint (io_uring built in) */
+	bool do_truncate_has_ns;   /* 5.12: do_truncate() takes a user namespace (6.3: idmap) first */
+	bool vfs_rename_has_rd;    /* 5.12: vfs_rename() takes one struct renamedata * */
+	bool ext4_truncate_tp;     /* ext4_begin_ordered_truncate tracepoint (ext4 loaded) */
+	bool atomic_fetch;         /* BPF_FETCH atomics (cmpxchg; 5.12) */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -126,13 +130,52 @@ static bool vfs_unlink_has_ns(const struct btf *btf)
 	return proto ? btf_vlen(proto) == 4 : true;
 }
 
+/* Arguments of a kernel function's prototype in BTF; -1 when it is not there. */
+static int func_arity(const struct btf *btf, const char *name)
+{
+	int id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) : -1;
+	const struct btf_type *proto = id > 0 ? btf__type_by_id(btf, btf__type_by_id(btf, id)->type) : NULL;
+
+	return proto ? btf_vlen(proto) : -1;
+}
+
+/* Does the kernel accept BPF_FETCH atomics (cmpxchg)? A three-instruction
+ * program tells, which no kernel version number could. */
+static bool probe_atomic_fetch(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+		/* r0 = cmpxchg(*(u64 *)(r10 - 8), r0, r1) */
+		{ .code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1,
+		  .off = -8, .imm = BPF_CMPXCHG },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static void probe_features(const struct btf *btf, struct kernel_features *kf)
 {
+	int n;
+
 	kf->vfs_writev = !btf || btf_has_func(btf, "vfs_writev");
 	kf->vfs_unlink_has_ns = vfs_unlink_has_ns(btf);
 	kf->ext4_unlink_tp = has_btf_tracepoint(btf, "ext4_unlink_enter", "ext4") &&
 			     has_btf_tracepoint(btf, "ext4_unlink_exit", "ext4");
 	kf->io_uring_complete_tp = has_btf_tracepoint(btf, "io_uring_complete", NULL);
+	kf->do_truncate_has_ns = func_arity(btf, "do_truncate") != 4; /* without BTF: the newer form */
+	n = func_arity(btf, "vfs_rename");
+	kf->vfs_rename_has_rd = n != 6;
+	kf->ext4_truncate_tp = has_btf_tracepoint(btf, "ext4_begin_ordered_truncate", "ext4");
+	kf->atomic_fetch = probe_atomic_fetch();
 }
 
 /* When a program is wanted, beyond its backend being chosen. */
@@ -143,6 +186,11 @@ enum prog_need {
 	NEED_UNLINK_4ARGS, /* vfs_unlink from 5.12 */
 	NEED_EXT4_UNLINK_TP,
 	NEED_IO_URING_COMPLETE_TP,
+	NEED_TRUNCATE_4ARGS,  /* do_truncate before 5.12 */
+	NEED_TRUNCATE_5ARGS,  /* do_truncate from 5.12 */
+	NEED_RENAME_6ARGS,    /* vfs_rename before 5.12 */
+	NEED_RENAME_RD,       /* vfs_rename(struct renamedata *) from 5.12 */
+	NEED_EXT4_TRUNCATE_TP,
 };
 
 static bool need_met(enum prog_need n, const struct kernel_features *kf)
@@ -154,6 +202,11 @@ static bool need_met(enum prog_need n, const struct kernel_features *kf)
 	case NEED_UNLINK_4ARGS: return kf->vfs_unlink_has_ns;
 	case NEED_EXT4_UNLINK_TP: return kf->ext4_unlink_tp;
 	case NEED_IO_URING_COMPLETE_TP: return kf->io_uring_complete_tp;
+	case NEED_TRUNCATE_4ARGS: return !kf->do_truncate_has_ns;
+	case NEED_TRUNCATE_5ARGS: return kf->do_truncate_has_ns;
+	case NEED_RENAME_6ARGS: return !kf->vfs_rename_has_rd;
+	case NEED_RENAME_RD: return kf->vfs_rename_has_rd;
+	case NEED_EXT4_TRUNCATE_TP: return kf->ext4_truncate_tp;
 	}
 	return false;
 }
@@ -176,19 +229,34 @@ static const struct backend_prog backend_progs[] = {
 	PROG(FENTRY, fe_vfs_unlink4, UNLINK_4ARGS),
 	PROG(FENTRY, fx_vfs_unlink3, UNLINK_3ARGS),
 	PROG(FENTRY, fx_vfs_unlink4, UNLINK_4ARGS),
-	PROG(FENTRY, fx_vfs_rename, NOTHING),
+	PROG(FENTRY, fe_vfs_rename, RENAME_RD),
+	PROG(FENTRY, fx_vfs_rename, RENAME_RD),
+	PROG(FENTRY, fe_vfs_rename6, RENAME_6ARGS),
+	PROG(FENTRY, fx_vfs_rename6, RENAME_6ARGS),
+	PROG(FENTRY, fe_do_truncate4, TRUNCATE_4ARGS),
+	PROG(FENTRY, fx_do_truncate4, TRUNCATE_4ARGS),
+	PROG(FENTRY, fe_do_truncate5, TRUNCATE_5ARGS),
+	PROG(FENTRY, fx_do_truncate5, TRUNCATE_5ARGS),
+	PROG(FENTRY, fe_vfs_fallocate, NOTHING),
+	PROG(FENTRY, fx_vfs_fallocate, NOTHING),
 	PROG(KPROBE, kp_vfs_write, NOTHING),
 	PROG(KPROBE, krp_vfs_write, NOTHING),
 	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
 	PROG(KPROBE, krp_vfs_writev, VFS_WRITEV),
 	PROG(KPROBE, kp_vfs_unlink, NOTHING),
 	PROG(KPROBE, krp_vfs_unlink, NOTHING),
+	PROG(KPROBE, kp_vfs_rename, NOTHING),
 	PROG(KPROBE, krp_vfs_rename, NOTHING),
+	PROG(KPROBE, kp_do_truncate, NOTHING),
+	PROG(KPROBE, krp_do_truncate, NOTHING),
+	PROG(KPROBE, kp_vfs_fallocate, NOTHING),
+	PROG(KPROBE, krp_vfs_fallocate, NOTHING),
 	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
 	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
 	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
 	PROG(TRACEPOINT, tpb_ext4_unlink_exit, EXT4_UNLINK_TP),
 	PROG(TRACEPOINT, tpb_io_uring_complete, IO_URING_COMPLETE_TP),
+	PROG(TRACEPOINT, tpb_ext4_begin_ordered_truncate, EXT4_TRUNCATE_TP),
 };
 
 static struct bpf_program *prog_of(struct cachewatch_bpf *skel, const struct backend_prog *bp)
@@ -493,6 +561,13 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
+	skel->rodata->truncate_dentry_arg = kf.do_truncate_has_ns ? 2 : 1;
+	skel->rodata->rename_has_rd = kf.vfs_rename_has_rd;
+	skel->rodata->size_atomics = kf.atomic_fetch;
+	skel->rodata->ext4_truncate_tp = b == CW_BACKEND_TRACEPOINT && kf.ext4_truncate_tp;
+	if (!kf.atomic_fetch)
+		cw_info("BPF atomics with fetch (5.12) missing: two calls growing one file at once "
+			"may both count the growth until the next scan", "backend", cw_backend_name(b));
 	select_programs(skel, b, &kf);
 	ret = cachewatch_bpf__load(skel);
 	if (ret) {
@@ -729,5 +804,6 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.watch_gen = &l->skel->bss->watch_gen,
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,
+		.size_unresolved = &l->skel->bss->size_unresolved,
 	};
 }

@@ -31,6 +31,7 @@ struct cw_loader_maps {
 	__u64 *watch_gen;   /* bumped when the watched set changes */
 	__u64 *group_count; /* groups admitted per root slot, CW_MAX_ROOTS of them */
 	struct cw_activity *activity; /* CW_ACTIVITY_SLOTS commit counters */
+	__u64 *size_unresolved; /* size changes by a path no cache could be told (monotonic) */
 };
 void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out);
 

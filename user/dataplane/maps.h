@@ -29,6 +29,10 @@ int cw_maps_read_stats(struct cw_maps *m, cw_maps_stats_fn fn, void *ctx);
  * are in the object's mapped .bss. Wraps only after 2^64 commits. */
 uint64_t cw_maps_activity(struct cw_maps *m);
 
+/* Size changes by a path the BPF side could not attribute to a cache
+ * (tracepoint backend, bpf/size_path.bpf.h); monotonic, no syscall. */
+uint64_t cw_maps_size_unresolved(struct cw_maps *m);
+
 /* The same for the top-writers map. */
 typedef void (*cw_maps_writer_fn)(void *ctx, const struct cw_writer_key *key, const struct cw_writer_val *val);
 int cw_maps_read_writers(struct cw_maps *m, cw_maps_writer_fn fn, void *ctx);

@@ -141,13 +141,14 @@ static __always_inline void size_key_of(struct inode *inode, struct size_key *k)
 }
 
 /* The accounted size from which a write that took the file from size0 to now
- * grew it. A value in [size0, now] was accounted by a concurrent call; above
- * now it is stale (the file shrank unseen, e.g. a truncate by path on tmpfs
- * under the tracepoint backend, which asks for a rescan), and so is one under
- * size0 (growth by a path not seen). */
+ * grew it: the accounted size itself when it is not above now, even below
+ * size0 (a concurrent write grew the file before this one entered and has not
+ * exited yet: its exit will find nothing left to count). Above now it is stale
+ * (the file shrank unseen, e.g. a truncate by path on tmpfs under the
+ * tracepoint backend, which asks for a rescan): then from size0. */
 static __always_inline __u64 growth_base(__u64 known, __u64 size0, __u64 now)
 {
-	return known >= size0 && known <= now ? known : size0;
+	return known <= now ? known : size0;
 }
 
 /* Sets the accounted size to now if it is still old; 1 when it was. */

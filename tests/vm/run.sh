@@ -30,6 +30,9 @@ fentry      build/tests/test_dataplane --backend fentry --workdir "$W"
 kprobe      build/tests/test_dataplane --backend kprobe --workdir "$W"
 tracepoint  build/tests/test_dataplane --backend tracepoint --workdir "$W"
 kretprobe   sh tests/vm/kretprobe_busy.sh "$W"
+size-fentry      build/tests/test_size --backend fentry --workdir "$W"
+size-kprobe      build/tests/test_size --backend kprobe --workdir "$W"
+size-tracepoint  build/tests/test_size --backend tracepoint --workdir "$W"
 '
 
 # Documented refusals: on kernels matching the glob, the run passes as REFUSED when the
@@ -37,6 +40,7 @@ kretprobe   sh tests/vm/kretprobe_busy.sh "$W"
 # LABEL  KERNEL-GLOB  REASON (a fixed string of the loader's message)
 REFUSALS='
 tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
+size-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 '
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)

@@ -16,6 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <gelf.h>
+#include <libelf.h>
 #include "cachewatch.h" /* before the skeleton: its .bss uses struct cw_activity */
 #include "cachewatch.skel.h"
 #include "dataplane/loader.h"
@@ -541,6 +543,85 @@ static void destroy_skel(struct cachewatch_bpf *skel, enum cw_backend b)
 		remove_kretprobes(inst);
 }
 
+/* Kernels before 5.12 refuse an object holding a BPF_FETCH atomic (cmpxchg)
+ * anywhere, even in code the knob size_atomics makes dead: the verifier's first
+ * pass checks every instruction's fields ("BPF_STX uses reserved fields").
+ * There, each such instruction in the executable sections of a copy of the
+ * object becomes a plain store, which the verifier then proves dead. Returns
+ * the copy (owned by the caller) or NULL. */
+static void *object_without_fetch_atomics(const void *data, size_t sz, unsigned *patched)
+{
+	void *copy = malloc(sz);
+	Elf *elf = NULL;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	*patched = 0;
+	if (!copy || elf_version(EV_CURRENT) == EV_NONE)
+		goto fail;
+	memcpy(copy, data, sz);
+	elf = elf_memory(copy, sz);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		goto fail;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) ||
+		    sh.sh_offset + sh.sh_size > sz)
+			continue;
+		struct bpf_insn *insn = (struct bpf_insn *)((char *)copy + sh.sh_offset);
+		for (size_t i = 0; i < sh.sh_size / sizeof(*insn); i++) {
+			if (BPF_CLASS(insn[i].code) != BPF_STX || BPF_MODE(insn[i].code) != BPF_ATOMIC ||
+			    !(insn[i].imm & BPF_FETCH))
+				continue;
+			insn[i].code = BPF_STX | BPF_MEM | BPF_SIZE(insn[i].code);
+			insn[i].imm = 0;
+			(*patched)++;
+		}
+	}
+	elf_end(elf);
+	return copy;
+fail:
+	if (elf)
+		elf_end(elf);
+	free(copy);
+	return NULL;
+}
+
+/* The skeleton opened from the embedded object, or, where the kernel refuses
+ * BPF_FETCH atomics, from the process's one patched copy of it (made once,
+ * kept for the process's life: libbpf reads it while a skeleton lives). */
+static struct cachewatch_bpf *open_skel(bool atomic_fetch)
+{
+	static void *patched;
+	struct cachewatch_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj)
+		return NULL;
+	err = cachewatch_bpf__create_skeleton(obj);
+	if (!err && !atomic_fetch) {
+		if (!patched) {
+			unsigned n = 0;
+			char buf[16];
+			patched = object_without_fetch_atomics(obj->skeleton->data, obj->skeleton->data_sz, &n);
+			snprintf(buf, sizeof(buf), "%u", n);
+			cw_debug("BPF object: fetch atomics replaced by plain stores (dead code on this kernel)",
+				 "instructions", buf);
+		}
+		if (patched)
+			obj->skeleton->data = patched;
+		else
+			err = -ENOMEM;
+	}
+	err = err ?: bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (err) {
+		cachewatch_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
 static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *btf,
 		       struct cachewatch_bpf **out, char *err, size_t errlen)
 {
@@ -551,14 +632,14 @@ static int try_backend(enum cw_backend b, unsigned max_walk, const struct btf *b
 	ret = check_features(b, err, errlen);
 	if (ret)
 		return ret;
-	skel = cachewatch_bpf__open();
+	struct kernel_features kf;
+	probe_features(btf, &kf);
+	skel = open_skel(kf.atomic_fetch);
 	if (!skel) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
-	struct kernel_features kf;
-	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
 	skel->rodata->truncate_dentry_arg = kf.do_truncate_has_ns ? 2 : 1;

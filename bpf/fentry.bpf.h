@@ -69,7 +69,8 @@ int BPF_PROG(fx_vfs_unlink4, void *ns, void *dir, struct dentry *dentry, void *d
 SEC("fentry/vfs_rename")
 int BPF_PROG(fe_vfs_rename, struct renamedata *rd)
 {
-	size_rename_enter(BPF_CORE_READ(rd, old_dentry), BPF_CORE_READ(rd, new_dentry));
+	size_rename_enter(BPF_CORE_READ(rd, old_dentry), BPF_CORE_READ(rd, new_dentry),
+			  BPF_CORE_READ(rd, flags));
 	return 0;
 }
 
@@ -82,9 +83,10 @@ int BPF_PROG(fx_vfs_rename, void *rd, int ret)
 }
 
 SEC("fentry/vfs_rename")
-int BPF_PROG(fe_vfs_rename6, void *old_dir, struct dentry *old, void *new_dir, struct dentry *new)
+int BPF_PROG(fe_vfs_rename6, void *old_dir, struct dentry *old, void *new_dir, struct dentry *new,
+	     void *delegated, unsigned int flags)
 {
-	size_rename_enter(old, new);
+	size_rename_enter(old, new, flags);
 	return 0;
 }
 

@@ -46,14 +46,26 @@ int BPF_KRETPROBE(krp_vfs_unlink, long ret)
 	return 0;
 }
 
+/* vfs_rename's 6th argument before 5.12 (libbpf 1.1 has no PT_REGS_PARM6). */
+static __always_inline unsigned int rename_flags_arg6(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	return (unsigned int)ctx->r9;
+#else
+	return 0; /* RENAME_EXCHANGE then looks like a plain rename */
+#endif
+}
+
 SEC("kprobe/vfs_rename")
 int BPF_KPROBE(kp_vfs_rename)
 {
 	if (rename_has_rd) {
 		struct renamedata *rd = (struct renamedata *)PT_REGS_PARM1(ctx);
-		size_rename_enter(BPF_CORE_READ(rd, old_dentry), BPF_CORE_READ(rd, new_dentry));
+		size_rename_enter(BPF_CORE_READ(rd, old_dentry), BPF_CORE_READ(rd, new_dentry),
+				  BPF_CORE_READ(rd, flags));
 	} else {
-		size_rename_enter((struct dentry *)PT_REGS_PARM2(ctx), (struct dentry *)PT_REGS_PARM4(ctx));
+		size_rename_enter((struct dentry *)PT_REGS_PARM2(ctx), (struct dentry *)PT_REGS_PARM4(ctx),
+				  rename_flags_arg6(ctx));
 	}
 	return 0;
 }

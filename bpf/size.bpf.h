@@ -13,7 +13,6 @@ const volatile __u32 rename_has_rd = 1;       /* vfs_rename(struct renamedata *)
 /* Bits of struct file's f_mode (include/linux/fs.h). */
 #define CW_FMODE_CREATED 0x100000
 #define CW_O_TRUNC 01000
-#define CW_O_CREAT 0100
 
 /* The size last accounted per inode, so that two calls growing one file at
  * once (two O_APPEND writers both see the old size at entry) count the
@@ -57,7 +56,9 @@ struct size_call {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	/* LRU: an entry whose exit was never seen (a skipped run) ages out
+	 * instead of filling the map */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct size_call);
@@ -281,8 +282,7 @@ static __always_inline void size_file_enter(struct file *f)
 		size_change_enter(BPF_CORE_READ(f, f_path.dentry));
 }
 
-/* The exit of a size-changing call: commits size0 -> i_size, then forgets
- * the call. Returns the record's kind (0: none) for callers with more to do. */
+/* The exit of a size-changing call: commits size0 -> i_size, then forgets the call. */
 static __always_inline void size_change_exit(long ret)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
@@ -303,7 +303,10 @@ static __always_inline void size_change_exit(long ret)
 
 /* Before vfs_rename moves old to new: where each side is, the size moving,
  * and what a replaced target frees. */
-static __always_inline void size_rename_enter(struct dentry *old, struct dentry *new)
+#define CW_RENAME_EXCHANGE 2 /* include/uapi/linux/fs.h */
+
+static __always_inline void size_rename_enter(struct dentry *old, struct dentry *new,
+					      unsigned int flags)
 {
 	struct size_call sc = { .kind = SC_RENAME };
 	struct inode *inode = BPF_CORE_READ(old, d_inode);
@@ -323,7 +326,12 @@ static __always_inline void size_rename_enter(struct dentry *old, struct dentry 
 		sc.size0 = inode_size(inode);
 	else if (sc.watched != 3 || sc.key.root != sc.key2.root || sc.key.group != sc.key2.group)
 		sc.flags = 1; /* a directory (or a special file) changes series: its tree is unknown here */
-	if (target && is_regular(target) && BPF_CORE_READ(target, i_nlink) == 1 && (sc.watched & 2))
+	/* two files swap places: sized only when both stay in one series */
+	if ((flags & CW_RENAME_EXCHANGE) &&
+	    (sc.watched != 3 || sc.key.root != sc.key2.root || sc.key.group != sc.key2.group))
+		sc.flags = 1;
+	if (target && is_regular(target) && BPF_CORE_READ(target, i_nlink) == 1 && (sc.watched & 2) &&
+	    !(flags & CW_RENAME_EXCHANGE))
 		sc.size2 = inode_size(target);
 	size_call_put(&sc);
 }

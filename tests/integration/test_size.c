@@ -299,7 +299,15 @@ static void kinds(struct ctx *c, struct fs *f)
 		close(dr);
 		close(dout);
 	}
+	/* two files swap places across the root's edge: not sized, a rescan */
+	path_in(o, f->out, "x1");
+	write_at(o, O_TRUNC, -1, 3000);
+	write_at(b, O_TRUNC, -1, 7000);
+	step_begin(&s, c, f);
+	tap_ok(renameat2(AT_FDCWD, b, AT_FDCWD, o, RENAME_EXCHANGE) == 0, "renameat2 RENAME_EXCHANGE");
+	expect_rescan(&s, "RENAME_EXCHANGE in and out", f->rename_exact);
 	unlink(b);
+	unlink(o);
 
 	/* O_TRUNC of a file the agent never saw grow: only the scan knew its size */
 	path_in(a, f->root, "old");

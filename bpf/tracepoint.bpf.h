@@ -224,9 +224,20 @@ __noinline int cw_size_sys_enter(__u32 op, __u64 a0, __u64 a1, __u64 a2, __u64 a
 	return 0;
 }
 
+/* Most opens do not truncate: leave before any call or map operation. The
+ * saved argument registers are still the call's at sys_exit. */
+static __always_inline int open_without_trunc(enum sys_op op, struct pt_regs *regs, int ia32)
+{
+	if (op == SYS_OPEN)
+		return !(syscall_arg(regs, ia32, 1) & CW_O_TRUNC);
+	if (op == SYS_OPENAT)
+		return !(syscall_arg(regs, ia32, 2) & CW_O_TRUNC);
+	return 0;
+}
+
 static __always_inline void size_sys_enter(enum sys_op op, struct pt_regs *regs, int ia32)
 {
-	if (op == SYS_OTHER)
+	if (op == SYS_OTHER || open_without_trunc(op, regs, ia32))
 		return;
 	cw_size_sys_enter(op, syscall_arg(regs, ia32, 0), syscall_arg(regs, ia32, 1),
 			  syscall_arg(regs, ia32, 2), syscall_arg(regs, ia32, 3));
@@ -310,7 +321,7 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		cw_size_sys_exit(op, ret);
 		break;
 	default:
-		if (op != SYS_OTHER)
+		if (op != SYS_OTHER && !open_without_trunc(op, regs, ia32))
 			cw_size_sys_exit(op, ret);
 		break;
 	}

@@ -170,25 +170,49 @@ static __always_inline void size_write_note(struct file *f, __u64 *inode, __u64 
 	*size0 = inode_size(i);
 }
 
-/* A write's exit: the file grew from size0 (its i_size at entry) to its size
- * now; counts the growth not yet counted by a concurrent call. */
-__noinline int cw_size_grow(__u64 group, __u32 root, __u64 inode_addr, __u64 size0)
-{
-	struct cw_stats_key key = { .group = group, .root = root };
-	struct inode *inode = (struct inode *)inode_addr;
-	__u64 now = inode_size(inode), *v;
-	struct size_key k;
+/* Without BPF_FETCH atomics (5.10) the accounted size of an inode is read and
+ * written under a try-lock: inserting its key here with BPF_NOEXIST succeeds
+ * for one caller at a time (the map's bucket lock). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct size_key);
+	__type(value, __u32);
+} size_locks SEC(".maps");
 
-	size_key_of(inode, &k);
-	v = bpf_map_lookup_elem(&known_size, &k);
+#define CW_SIZE_LOCK_TRIES 32
+
+/* 1 when taken. A holder runs a few dozen instructions with preemption (kprobe)
+ * or migration (fentry) disabled; after the tries, the update goes unlocked. */
+static __always_inline int size_lock(const struct size_key *k)
+{
+	__u32 one = 1;
+
+	for (int i = 0; i < CW_SIZE_LOCK_TRIES; i++) {
+		long err = bpf_map_update_elem(&size_locks, k, &one, BPF_NOEXIST);
+		if (!err)
+			return 1;
+		if (err != -EEXIST)
+			return 0;
+	}
+	return 0;
+}
+
+/* The growth from size0 to now not yet counted, with the accounted size *v of
+ * the inode k (cmpxchg where the kernel has it, else under size_lock). */
+static __always_inline void size_grow_known(const struct cw_stats_key *key, struct inode *inode,
+					    struct size_key *k, __u64 size0, __u64 now)
+{
+	__u64 *v = bpf_map_lookup_elem(&known_size, k);
+
 	if (!v) {
-		if (!bpf_map_update_elem(&known_size, &k, &now, BPF_NOEXIST)) {
-			commit_size(&key, size0, now, inode_bits(inode));
-			return 0;
+		if (!bpf_map_update_elem(&known_size, k, &now, BPF_NOEXIST)) {
+			commit_size(key, size0, now, inode_bits(inode));
+			return;
 		}
-		v = bpf_map_lookup_elem(&known_size, &k); /* a concurrent call inserted it */
+		v = bpf_map_lookup_elem(&known_size, k); /* a concurrent call inserted it */
 		if (!v)
-			return 0;
+			return;
 	}
 	for (int i = 0; i < 4; i++) {
 		__u64 old = *(volatile __u64 *)v;
@@ -197,17 +221,34 @@ __noinline int cw_size_grow(__u64 group, __u32 root, __u64 inode_addr, __u64 siz
 			now = inode_size(inode);
 			if (old > now) {
 				if (known_swap(v, old, now))
-					commit_size(&key, size0, now, inode_bits(inode));
-				return 0;
+					commit_size(key, size0, now, inode_bits(inode));
+				return;
 			}
 		}
 		if (old == now)
-			return 0;
+			return;
 		if (known_swap(v, old, now)) {
-			commit_size(&key, growth_base(old, size0, now), now, inode_bits(inode));
-			return 0;
+			commit_size(key, growth_base(old, size0, now), now, inode_bits(inode));
+			return;
 		}
 	}
+}
+
+/* A write's exit: the file grew from size0 (its i_size at entry) to its size
+ * now; counts the growth not yet counted by a concurrent call. */
+__noinline int cw_size_grow(__u64 group, __u32 root, __u64 inode_addr, __u64 size0)
+{
+	struct cw_stats_key key = { .group = group, .root = root };
+	struct inode *inode = (struct inode *)inode_addr;
+	struct size_key k;
+	int locked = 0;
+
+	size_key_of(inode, &k);
+	if (!size_atomics)
+		locked = size_lock(&k);
+	size_grow_known(&key, inode, &k, size0, inode_size(inode));
+	if (locked)
+		bpf_map_delete_elem(&size_locks, &k);
 	return 0;
 }
 

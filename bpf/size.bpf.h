@@ -180,10 +180,11 @@ struct {
 	__type(value, __u32);
 } size_locks SEC(".maps");
 
-#define CW_SIZE_LOCK_TRIES 32
+#define CW_SIZE_LOCK_TRIES 64
 
 /* 1 when taken. A holder runs a few dozen instructions with preemption (kprobe)
- * or migration (fentry) disabled; after the tries, the update goes unlocked. */
+ * or migration (fentry) disabled, but its CPU may still stall (a virtual CPU
+ * the host deschedules): after the tries the caller gives up. */
 static __always_inline int size_lock(const struct size_key *k)
 {
 	__u32 one = 1;
@@ -244,8 +245,15 @@ __noinline int cw_size_grow(__u64 group, __u32 root, __u64 inode_addr, __u64 siz
 	int locked = 0;
 
 	size_key_of(inode, &k);
-	if (!size_atomics)
+	if (!size_atomics) {
 		locked = size_lock(&k);
+		if (!locked) {
+			/* Leave the accounted size alone: the file's next growing write
+			 * counts this growth too; should none come, the rescan does. */
+			commit_size_unknown(&key);
+			return 0;
+		}
+	}
 	size_grow_known(&key, inode, &k, size0, inode_size(inode));
 	if (locked)
 		bpf_map_delete_elem(&size_locks, &k);

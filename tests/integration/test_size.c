@@ -332,7 +332,19 @@ static void kinds(struct ctx *c, struct fs *f)
 	struct stat st;
 	stat(a, &st);
 	tap_eq(st.st_size, 2 * 20000 * 100, "%s both appenders wrote everything", f->name);
-	expect(&s, "two concurrent O_APPEND writers, 20000 x 100 B each", st.st_size, est(f, st.st_size));
+	struct net d = step_delta(&s);
+	/* Kernels without BPF_FETCH (5.10) serialise on a try-lock; a call that
+	 * cannot take it leaves its growth to the next write or to a rescan it asks
+	 * for (docs/backends.md). Counting twice is never right. */
+	if (!tap_ok(d.apparent == st.st_size ? d.alloc == est(f, st.st_size)
+					     : d.unknown > 0 && d.apparent < st.st_size,
+		    "%s %s two concurrent O_APPEND writers, 20000 x 100 B each: apparent +%lld alloc +%lld, "
+		    "each growth once", cw_backend_name(c->backend), f->name, (long long)st.st_size,
+		    (long long)est(f, st.st_size)))
+		tap_diag("got apparent %+lld alloc %+lld", (long long)d.apparent, (long long)d.alloc);
+	if (d.unknown)
+		tap_diag("%llu growths left to the next write or a rescan (lock not taken)",
+			 (unsigned long long)d.unknown);
 	unlink(a);
 }
 

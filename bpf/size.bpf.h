@@ -3,8 +3,8 @@
 #define CW_SIZE_BPF_H
 
 /* BPF_FETCH atomics (cmpxchg, Linux 5.12): the loader probes them. Without
- * them the per-inode accounted size is updated with a plain load and store,
- * and concurrent growth of one file may be counted twice (docs/backends.md). */
+ * them (the loader then patches the cmpxchg out of the object) the per-inode
+ * accounted size is updated under a try-lock (docs/backends.md). */
 const volatile __u32 size_atomics = 0;
 /* Prototypes probed from BTF by the loader (kprobe reads registers by position). */
 const volatile __u32 truncate_dentry_arg = 2; /* do_truncate's dentry: 1 before 5.12 */

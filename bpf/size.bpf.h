@@ -199,40 +199,43 @@ static __always_inline int size_lock(const struct size_key *k)
 	return 0;
 }
 
-/* The growth from size0 to now not yet counted, with the accounted size *v of
- * the inode k (cmpxchg where the kernel has it, else under size_lock). */
-static __always_inline void size_grow_known(const struct cw_stats_key *key, struct inode *inode,
-					    struct size_key *k, __u64 size0, __u64 now)
+/* The growth from size0 to now not yet counted, with the accounted size of the
+ * inode k (cmpxchg where the kernel has it, else under size_lock): 1 and the
+ * range to commit in *from, *to, or 0. */
+static __always_inline int size_grow_known(struct inode *inode, struct size_key *k, __u64 size0,
+					   __u64 now, __u64 *from, __u64 *to)
 {
 	__u64 *v = bpf_map_lookup_elem(&known_size, k);
 
+	*to = now;
 	if (!v) {
 		if (!bpf_map_update_elem(&known_size, k, &now, BPF_NOEXIST)) {
-			commit_size(key, size0, now, inode_bits(inode));
-			return;
+			*from = size0;
+			return 1;
 		}
 		v = bpf_map_lookup_elem(&known_size, k); /* a concurrent call inserted it */
 		if (!v)
-			return;
+			return 0;
 	}
 	for (int i = 0; i < 4; i++) {
 		__u64 old = *(volatile __u64 *)v;
 		if (old > now) {
 			/* read i_size again: a concurrent write may have grown it since */
 			now = inode_size(inode);
+			*to = now;
 			if (old > now) {
-				if (known_swap(v, old, now))
-					commit_size(key, size0, now, inode_bits(inode));
-				return;
+				*from = size0;
+				return known_swap(v, old, now);
 			}
 		}
 		if (old == now)
-			return;
+			return 0;
 		if (known_swap(v, old, now)) {
-			commit_size(key, growth_base(old, size0, now), now, inode_bits(inode));
-			return;
+			*from = growth_base(old, size0, now);
+			return 1;
 		}
 	}
+	return 0;
 }
 
 /* A write's exit: the file grew from size0 (its i_size at entry) to its size
@@ -242,7 +245,8 @@ __noinline int cw_size_grow(__u64 group, __u32 root, __u64 inode_addr, __u64 siz
 	struct cw_stats_key key = { .group = group, .root = root };
 	struct inode *inode = (struct inode *)inode_addr;
 	struct size_key k;
-	int locked = 0;
+	__u64 from = 0, to = 0;
+	int locked = 0, grew;
 
 	size_key_of(inode, &k);
 	if (!size_atomics) {
@@ -254,9 +258,11 @@ __noinline int cw_size_grow(__u64 group, __u32 root, __u64 inode_addr, __u64 siz
 			return 0;
 		}
 	}
-	size_grow_known(&key, inode, &k, size0, inode_size(inode));
+	grew = size_grow_known(inode, &k, size0, inode_size(inode), &from, &to);
 	if (locked)
 		bpf_map_delete_elem(&size_locks, &k);
+	if (grew)
+		commit_size(&key, from, to, inode_bits(inode));
 	return 0;
 }
 

@@ -48,6 +48,7 @@ enum scratch_slot {
 	SLOT_URING,       /* io_uring_complete */
 	SLOT_OPEN,        /* opens: raw sys_exit, fexit/kretprobe of do_filp_open */
 	SLOT_URING_OPEN,  /* io_uring_complete of an open */
+	SLOT_SIZE,        /* truncate, fallocate, rename, O_TRUNC opens (size.bpf.h) */
 	SLOT_MAX,
 };
 

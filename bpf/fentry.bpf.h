@@ -168,10 +168,83 @@ int BPF_PROG(fx_do_file_open, int dfd, void *pathname, const void *op, struct fi
 	return 0;
 }
 
+/* vfs_rename took its arguments one by one before 5.12, a struct renamedata
+ * since: one pair per prototype, chosen like vfs_unlink's. */
+SEC("fentry/vfs_rename")
+int BPF_PROG(fe_vfs_rename, struct renamedata *rd)
+{
+	size_rename_enter(BPF_CORE_READ(rd, old_dentry), BPF_CORE_READ(rd, new_dentry),
+			  BPF_CORE_READ(rd, flags));
+	return 0;
+}
+
 SEC("fexit/vfs_rename")
 int BPF_PROG(fx_vfs_rename, void *rd, int ret)
 {
 	bump_gen(ret);
+	size_rename_exit(ret);
+	return 0;
+}
+
+SEC("fentry/vfs_rename")
+int BPF_PROG(fe_vfs_rename6, void *old_dir, struct dentry *old, void *new_dir, struct dentry *new,
+	     void *delegated, unsigned int flags)
+{
+	size_rename_enter(old, new, flags);
+	return 0;
+}
+
+SEC("fexit/vfs_rename")
+int BPF_PROG(fx_vfs_rename6, void *old_dir, void *old, void *new_dir, void *new, void *delegated,
+	     unsigned int flags, int ret)
+{
+	bump_gen(ret);
+	size_rename_exit(ret);
+	return 0;
+}
+
+/* Every truncate reaches do_truncate: truncate(2), ftruncate(2), O_TRUNC opens.
+ * 5.12 added a user namespace first (6.3: an idmap). */
+SEC("fentry/do_truncate")
+int BPF_PROG(fe_do_truncate4, struct dentry *dentry)
+{
+	size_change_enter(dentry);
+	return 0;
+}
+
+SEC("fexit/do_truncate")
+int BPF_PROG(fx_do_truncate4, void *dentry, long long length, unsigned int attrs, void *filp, int ret)
+{
+	size_change_exit(ret);
+	return 0;
+}
+
+SEC("fentry/do_truncate")
+int BPF_PROG(fe_do_truncate5, void *ns, struct dentry *dentry)
+{
+	size_change_enter(dentry);
+	return 0;
+}
+
+SEC("fexit/do_truncate")
+int BPF_PROG(fx_do_truncate5, void *ns, void *dentry, long long length, unsigned int attrs,
+	     void *filp, int ret)
+{
+	size_change_exit(ret);
+	return 0;
+}
+
+SEC("fentry/vfs_fallocate")
+int BPF_PROG(fe_vfs_fallocate, struct file *file)
+{
+	size_file_enter(file);
+	return 0;
+}
+
+SEC("fexit/vfs_fallocate")
+int BPF_PROG(fx_vfs_fallocate, struct file *file, int mode, long long offset, long long len, long ret)
+{
+	size_change_exit(ret);
 	return 0;
 }
 

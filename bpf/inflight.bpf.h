@@ -18,6 +18,8 @@ struct inflight {
 	__s32 dfd;
 	__u32 watched;
 	__u32 in_syscall; /* IF_UNLINK_FS: an unlink syscall's exit will remove the entry */
+	__u64 inode;      /* struct inode * of the file written or unlinked (size.bpf.h) */
+	__u64 size0;      /* IF_WRITE: its i_size at entry */
 };
 
 /* Two stores, one used: task-local storage where the kernel lets these programs
@@ -102,6 +104,7 @@ static __always_inline void write_enter(struct file *f, __u32 slot)
 		return;
 	access_on_write(f, &in.key);
 	in.start_ns = bpf_ktime_get_ns();
+	size_write_note(f, &in.inode, &in.size0);
 	if (inflight_put(&in))
 		drop(CW_DROP_INFLIGHT_FULL);
 }
@@ -114,8 +117,12 @@ static __always_inline void write_exit(__s64 ret)
 		return;
 	struct cw_stats_key key = in->key;
 	__u64 lat = bpf_ktime_get_ns() - in->start_ns;
+	struct inode *inode = (struct inode *)in->inode;
+	__u64 size0 = in->size0;
 	inflight_clear(in);
 	commit_write(&key, ret, lat);
+	if (ret > 0)
+		size_write_exit(&key, inode, size0);
 }
 
 /* Unlink seen with its dentry: attribute and take the size if the last link goes. */
@@ -131,6 +138,7 @@ static __always_inline void unlink_enter_dentry(struct dentry *d)
 		in.bytes = BPF_CORE_READ(inode, i_size);
 		access_forget(inode);
 	}
+	in.inode = (__u64)inode;
 	if (inflight_put(&in) && in.watched)
 		drop(CW_DROP_INFLIGHT_FULL);
 }
@@ -142,8 +150,10 @@ static __always_inline struct inflight *unlink_exit_dentry(int ret)
 
 	if (!in || in->kind != IF_UNLINK_FS)
 		return NULL;
-	if (ret == 0 && in->watched)
+	if (ret == 0 && in->watched) {
 		commit_unlink(&in->key, in->bytes);
+		size_unlinked(&in->key, (struct inode *)in->inode, in->bytes);
+	}
 	return in;
 }
 

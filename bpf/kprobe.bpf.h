@@ -156,10 +156,67 @@ int BPF_KRETPROBE(krp_do_file_open, struct file *ret)
 	return 0;
 }
 
+/* vfs_rename's 6th argument before 5.12 (libbpf 1.1 has no PT_REGS_PARM6). */
+static __always_inline unsigned int rename_flags_arg6(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	return (unsigned int)ctx->r9;
+#else
+	return 0; /* RENAME_EXCHANGE then looks like a plain rename */
+#endif
+}
+
+SEC("kprobe/vfs_rename")
+int BPF_KPROBE(kp_vfs_rename)
+{
+	if (rename_has_rd) {
+		struct renamedata *rd = (struct renamedata *)PT_REGS_PARM1(ctx);
+		size_rename_enter(BPF_CORE_READ(rd, old_dentry), BPF_CORE_READ(rd, new_dentry),
+				  BPF_CORE_READ(rd, flags));
+	} else {
+		size_rename_enter((struct dentry *)PT_REGS_PARM2(ctx), (struct dentry *)PT_REGS_PARM4(ctx),
+				  rename_flags_arg6(ctx));
+	}
+	return 0;
+}
+
 SEC("kretprobe/vfs_rename")
 int BPF_KRETPROBE(krp_vfs_rename, long ret)
 {
 	bump_gen(ret);
+	size_rename_exit((int)ret);
+	return 0;
+}
+
+SEC("kprobe/do_truncate")
+int BPF_KPROBE(kp_do_truncate)
+{
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx);
+
+	opaque(a1);
+	opaque(a2);
+	size_change_enter((struct dentry *)(truncate_dentry_arg == 1 ? a1 : a2));
+	return 0;
+}
+
+SEC("kretprobe/do_truncate")
+int BPF_KRETPROBE(krp_do_truncate, long ret)
+{
+	size_change_exit((int)ret);
+	return 0;
+}
+
+SEC("kprobe/vfs_fallocate")
+int BPF_KPROBE(kp_vfs_fallocate, struct file *file)
+{
+	size_file_enter(file);
+	return 0;
+}
+
+SEC("kretprobe/vfs_fallocate")
+int BPF_KRETPROBE(krp_vfs_fallocate, long ret)
+{
+	size_change_exit((int)ret);
 	return 0;
 }
 

@@ -46,6 +46,8 @@ struct copy_op {
 	__u32 spliced;  /* data moved through splice inside this call */
 	__u32 kind;     /* enum copy_kind */
 	__u32 may_clone;
+	__u64 inode;    /* the destination's inode and its i_size at entry (size.bpf.h) */
+	__u64 size0;
 };
 
 struct {
@@ -70,8 +72,10 @@ static __always_inline void copy_enter(struct file *in, struct file *out, enum c
 	op.wwatched = out && attribute_file(out, &op.wkey, SLOT_COPY) > 0;
 	if (!op.rwatched && !op.wwatched)
 		return;
-	if (op.wwatched)
+	if (op.wwatched) {
 		access_on_write(out, &op.wkey);
+		size_write_note(out, &op.inode, &op.size0);
+	}
 	op.may_clone = kind == COPY_RANGE && copy_may_clone(in, out);
 	op.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&copies, &tid, &op, BPF_ANY))
@@ -102,6 +106,8 @@ static __always_inline void copy_exit(__s64 ret)
 	struct copy_op op = *c;
 	__u64 lat = bpf_ktime_get_ns() - op.start_ns;
 	bpf_map_delete_elem(&copies, &tid);
+	if (op.wwatched && ret > 0)
+		size_write_exit(&op.wkey, (struct inode *)op.inode, op.size0);
 	if (op.kind == COPY_CLONE || (op.may_clone && !op.spliced && ret > 0)) {
 		if (op.wwatched)
 			commit_clone(&op.wkey, ret);
@@ -151,6 +157,7 @@ static __always_inline void uring_done(struct io_kiocb *req, __s64 res)
 	if (write) {
 		access_on_write(f, &key);
 		commit_write_untimed(&key, res);
+		size_write_completed(&key, BPF_CORE_READ(f, f_inode), res);
 	}
 	else
 		commit_read(&key, res);

@@ -26,6 +26,10 @@
 #define NR_open 2
 #define NR_creat 85
 #define NR_openat 257
+/* size changes (bpf/size_path.bpf.h) */
+#define NR_truncate 76
+#define NR_ftruncate 77
+#define NR_fallocate 285
 #define NR_openat2 437
 
 /* i386, what int 0x80, sysenter and 32-bit syscall use from any process
@@ -54,6 +58,11 @@
 #define NR_ia32_open 5
 #define NR_ia32_creat 8
 #define NR_ia32_openat 295
+#define NR_ia32_truncate 92
+#define NR_ia32_ftruncate 93
+#define NR_ia32_truncate64 193
+#define NR_ia32_ftruncate64 194
+#define NR_ia32_fallocate 324
 #define NR_ia32_openat2 437
 #else
 #error "syscall numbers for this architecture are missing (bpf/syscall_nrs.h)"

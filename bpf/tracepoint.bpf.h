@@ -35,13 +35,19 @@ enum sys_op {
 	SYS_WRITE,    /* write, pwrite64, writev, pwritev, pwritev2: fd first */
 	SYS_UNLINK,   /* path */
 	SYS_UNLINKAT, /* dfd, path, flags */
-	SYS_RENAME,   /* rename, renameat, renameat2 */
+	SYS_RENAME,   /* rename: old, new */
+	SYS_RENAMEAT, /* renameat, renameat2: olddfd, old, newdfd, new */
+	SYS_SIZE_FD,  /* ftruncate, fallocate: fd first */
+	SYS_TRUNCATE, /* truncate: path */
+	SYS_OPEN,     /* open: path, flags */
+	SYS_OPENAT,   /* openat: dfd, path, flags */
+	SYS_CREAT,    /* creat: path (always truncates) */
+	SYS_OPENAT2,  /* openat2: dfd, path, struct open_how * */
 	SYS_READ,     /* read, pread64, readv, preadv, preadv2: fd first */
 	SYS_SENDFILE, /* out_fd, in_fd */
 	SYS_SPLICE,   /* fd_in, off_in, fd_out */
 	SYS_COPY,     /* copy_file_range: fd_in, off_in, fd_out */
 	SYS_IOCTL,    /* fd, cmd, arg: FICLONE and FICLONERANGE */
-	SYS_OPEN,     /* open, openat, openat2, creat: the fd returned */
 };
 
 static __always_inline enum sys_op native_op(long nr)
@@ -58,9 +64,23 @@ static __always_inline enum sys_op native_op(long nr)
 	case NR_unlinkat:
 		return SYS_UNLINKAT;
 	case NR_rename:
+		return SYS_RENAME;
 	case NR_renameat:
 	case NR_renameat2:
-		return SYS_RENAME;
+		return SYS_RENAMEAT;
+	case NR_ftruncate:
+	case NR_fallocate:
+		return SYS_SIZE_FD;
+	case NR_truncate:
+		return SYS_TRUNCATE;
+	case NR_open:
+		return SYS_OPEN;
+	case NR_openat:
+		return SYS_OPENAT;
+	case NR_creat:
+		return SYS_CREAT;
+	case NR_openat2:
+		return SYS_OPENAT2;
 	case NR_read:
 	case NR_pread64:
 	case NR_readv:
@@ -75,11 +95,6 @@ static __always_inline enum sys_op native_op(long nr)
 		return SYS_COPY;
 	case NR_ioctl:
 		return SYS_IOCTL;
-	case NR_open:
-	case NR_openat:
-	case NR_openat2:
-	case NR_creat:
-		return SYS_OPEN;
 	}
 	return SYS_OTHER;
 }
@@ -99,9 +114,25 @@ static __always_inline enum sys_op ia32_op(long nr)
 	case NR_ia32_unlinkat:
 		return SYS_UNLINKAT;
 	case NR_ia32_rename:
+		return SYS_RENAME;
 	case NR_ia32_renameat:
 	case NR_ia32_renameat2:
-		return SYS_RENAME;
+		return SYS_RENAMEAT;
+	case NR_ia32_ftruncate:
+	case NR_ia32_ftruncate64:
+	case NR_ia32_fallocate:
+		return SYS_SIZE_FD;
+	case NR_ia32_truncate:
+	case NR_ia32_truncate64:
+		return SYS_TRUNCATE;
+	case NR_ia32_open:
+		return SYS_OPEN;
+	case NR_ia32_openat:
+		return SYS_OPENAT;
+	case NR_ia32_creat:
+		return SYS_CREAT;
+	case NR_ia32_openat2:
+		return SYS_OPENAT2;
 	case NR_ia32_read:
 	case NR_ia32_pread64:
 	case NR_ia32_readv:
@@ -117,11 +148,6 @@ static __always_inline enum sys_op ia32_op(long nr)
 		return SYS_COPY;
 	case NR_ia32_ioctl:
 		return SYS_IOCTL;
-	case NR_ia32_open:
-	case NR_ia32_openat:
-	case NR_ia32_openat2:
-	case NR_ia32_creat:
-		return SYS_OPEN;
 	}
 	return SYS_OTHER;
 }
@@ -159,23 +185,25 @@ static __always_inline enum sys_op decode_syscall(long nr, int *ia32)
 	return *ia32 ? compat : native;
 }
 
-/* Argument i (0..2) of the current syscall. 32-bit calls pass them in
- * ebx, ecx, edx; only the low 32 bits are the call's (the kernel truncates
+/* Argument i (0..3) of the current syscall. 32-bit calls pass them in
+ * ebx, ecx, edx, esi; only the low 32 bits are the call's (the kernel truncates
  * them the same way, e.g. compat_ptr()). regs is the raw tracepoint's BTF
- * pointer: plain loads, no probe-read helper (x86-64 passes di, si, dx). */
+ * pointer: plain loads, no probe-read helper (x86-64 passes di, si, dx, r10). */
 static __always_inline unsigned long syscall_arg(struct pt_regs *regs, int ia32, int i)
 {
 	if (ia32) {
 		switch (i) {
 		case 0: return (__u32)regs->bx;
 		case 1: return (__u32)regs->cx;
-		default: return (__u32)regs->dx;
+		case 2: return (__u32)regs->dx;
+		default: return (__u32)regs->si;
 		}
 	}
 	switch (i) {
 	case 0: return regs->di;
 	case 1: return regs->si;
-	default: return regs->dx;
+	case 2: return regs->dx;
+	default: return regs->r10; /* the syscall ABI's 4th register (rcx holds the return address) */
 	}
 }
 
@@ -220,8 +248,10 @@ static __always_inline void copy_sys_exit(struct pt_regs *regs, int ia32, long r
 		return;
 	}
 	if (ret > 0) {
-		if (out && attribute_file(out, &key, SLOT_COPY))
+		if (out && attribute_file(out, &key, SLOT_COPY)) {
 			commit_clone(&key, ret);
+			size_write_completed(&key, BPF_CORE_READ(out, f_inode), ret);
+		}
 		return;
 	}
 	/* nothing cloned (an error, or the end of the source): a copy call that
@@ -268,6 +298,7 @@ static __always_inline void ioctl_sys_exit(struct pt_regs *regs, int ia32, long 
 		r.src_length = size > (__s64)r.src_offset ? size - r.src_offset : 0;
 	}
 	commit_clone(&key, r.src_length);
+	size_write_completed(&key, BPF_CORE_READ(out, f_inode), r.src_length);
 }
 
 /* An open syscall returned: the new fd's file says how it was opened
@@ -276,6 +307,89 @@ static __always_inline void open_sys_exit(long ret)
 {
 	if (ret >= 0)
 		access_open(fd_file(bpf_get_current_task_btf(), (int)ret), SLOT_OPEN);
+}
+
+/* Size-changing calls (size.bpf.h, size_path.bpf.h), the rest of sys_enter's
+ * switch: global functions, verified on their own, so the raw programs stay
+ * within the verifier's budget. a0..a3 are the call's arguments. */
+__noinline int cw_size_sys_enter(__u32 op, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u64 flags;
+
+	switch (op) {
+	case SYS_SIZE_FD:
+		size_file_enter(fd_file(bpf_get_current_task_btf(), (int)a0));
+		return 0;
+	case SYS_TRUNCATE:
+	case SYS_CREAT:
+		size_path_enter(CW_O_TRUNC);
+		return 0;
+	case SYS_OPEN:
+		flags = a1;
+		break;
+	case SYS_OPENAT:
+		flags = a2;
+		break;
+	case SYS_OPENAT2:
+		flags = 0; /* struct open_how starts with the flags */
+		bpf_probe_read_user(&flags, sizeof(flags), (const void *)a2);
+		break;
+	case SYS_RENAME:
+		size_rename_sys_enter(AT_FDCWD, (const char *)a0, AT_FDCWD, (const char *)a1);
+		return 0;
+	case SYS_RENAMEAT:
+		size_rename_sys_enter((int)a0, (const char *)a1, (int)a2, (const char *)a3);
+		return 0;
+	default:
+		return 0;
+	}
+	if (flags & CW_O_TRUNC)
+		size_path_enter((__u32)flags);
+	return 0;
+}
+
+/* Most opens do not truncate: leave before any call or map operation. The
+ * saved argument registers are still the call's at sys_exit. */
+static __always_inline int open_without_trunc(enum sys_op op, struct pt_regs *regs, int ia32)
+{
+	if (op == SYS_OPEN)
+		return !(syscall_arg(regs, ia32, 1) & CW_O_TRUNC);
+	if (op == SYS_OPENAT)
+		return !(syscall_arg(regs, ia32, 2) & CW_O_TRUNC);
+	return 0;
+}
+
+static __always_inline void size_sys_enter(enum sys_op op, struct pt_regs *regs, int ia32)
+{
+	if (op == SYS_OTHER || open_without_trunc(op, regs, ia32))
+		return;
+	cw_size_sys_enter(op, syscall_arg(regs, ia32, 0), syscall_arg(regs, ia32, 1),
+			  syscall_arg(regs, ia32, 2), syscall_arg(regs, ia32, 3));
+}
+
+__noinline int cw_size_sys_exit(__u32 op, long ret)
+{
+	switch (op) {
+	case SYS_SIZE_FD:
+		size_change_exit(ret);
+		break;
+	case SYS_TRUNCATE:
+		size_path_exit(ret, 0);
+		break;
+	case SYS_OPEN:
+	case SYS_OPENAT:
+	case SYS_CREAT:
+	case SYS_OPENAT2:
+		size_path_exit(ret, 1);
+		break;
+	case SYS_RENAME:
+	case SYS_RENAMEAT:
+		size_rename_sys_exit(ret);
+		break;
+	default:
+		break;
+	}
+	return 0;
 }
 
 /* The raw sys_enter/sys_exit tracepoints (tp_btf) run for every syscall and
@@ -289,7 +403,9 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 
 	if (!regs) /* typed "or NULL" by some verifiers */
 		return 0;
-	switch (decode_syscall(id, &ia32)) {
+	enum sys_op op = decode_syscall(id, &ia32);
+
+	switch (op) {
 	case SYS_WRITE:
 	case SYS_SENDFILE:
 		write_enter(arg_file(regs, ia32, 0), SLOT_WRITE);
@@ -309,6 +425,16 @@ int BPF_PROG(tp_sys_enter, struct pt_regs *regs, long id)
 			unlink_sys_enter((int)syscall_arg(regs, ia32, 0),
 					 (const char *)syscall_arg(regs, ia32, 1));
 		break;
+	case SYS_SIZE_FD:
+	case SYS_TRUNCATE:
+	case SYS_OPEN:
+	case SYS_OPENAT:
+	case SYS_CREAT:
+	case SYS_OPENAT2:
+	case SYS_RENAME:
+	case SYS_RENAMEAT:
+		size_sys_enter(op, regs, ia32);
+		break;
 	default:
 		break;
 	}
@@ -322,7 +448,9 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!regs)
 		return 0;
-	switch (decode_syscall(syscall_nr(regs), &ia32)) {
+	enum sys_op op = decode_syscall(syscall_nr(regs), &ia32);
+
+	switch (op) {
 	case SYS_WRITE:
 		write_exit(ret);
 		break;
@@ -349,10 +477,21 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		unlink_sys_exit(ret);
 		break;
 	case SYS_RENAME:
+	case SYS_RENAMEAT:
 		bump_gen(ret);
+		cw_size_sys_exit(op, ret);
 		break;
 	case SYS_OPEN:
+	case SYS_OPENAT:
+	case SYS_CREAT:
+	case SYS_OPENAT2:
 		open_sys_exit(ret);
+		if (!open_without_trunc(op, regs, ia32))
+			cw_size_sys_exit(op, ret);
+		break;
+	case SYS_SIZE_FD:
+	case SYS_TRUNCATE:
+		cw_size_sys_exit(op, ret);
 		break;
 	default:
 		break;

@@ -72,6 +72,7 @@ static __always_inline int resolve_unlink_path(struct inflight *in, struct cw_st
 		/* from inside a root the file was likely the root's: say it was lost */
 		if (find_root(s, base, &rv, &level) > 0)
 			drop(CW_DROP_UNLINK_PATH);
+		size_unresolved_bump(); /* the size freed could be any cache's */
 		return 0;
 	}
 	return attribute_dir(base, key, SLOT_UNLINK_PATH) > 0;
@@ -84,8 +85,10 @@ static __always_inline void unlink_sys_exit(long ret)
 
 	if (!in)
 		return;
-	if (in->kind == IF_UNLINK_SYS && ret == 0 && resolve_unlink_path(in, &key))
+	if (in->kind == IF_UNLINK_SYS && ret == 0 && resolve_unlink_path(in, &key)) {
 		commit_unlink(&key, 0);
+		commit_size_unknown(&key); /* no inode here: the size freed is unknown */
+	}
 	inflight_clear(in);
 }
 

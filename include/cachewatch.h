@@ -77,6 +77,9 @@ struct cw_stats {
 	/* Files written (created or rewritten) and files read back after being written. */
 	__u64 entries_written;
 	__u64 entries_reused;
+	/* Size changes the backend saw but could not size (docs/backends.md,
+	 * "Cache size between scans"): each asks for an early rescan. */
+	__u64 size_unknown;
 };
 
 /* A file's observed use, keyed by the kernel's (sb->s_dev, i_ino) like roots.

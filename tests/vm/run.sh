@@ -39,6 +39,9 @@ access-tracepoint  build/tests/test_access --backend tracepoint --workdir "$W"
 hotpath-fentry       build/tests/test_hotpath --backend fentry --workdir "$W"
 hotpath-kprobe       build/tests/test_hotpath --backend kprobe --workdir "$W"
 hotpath-tracepoint   build/tests/test_hotpath --backend tracepoint --workdir "$W"
+size-fentry      build/tests/test_size --backend fentry --workdir "$W"
+size-kprobe      build/tests/test_size --backend kprobe --workdir "$W"
+size-tracepoint  build/tests/test_size --backend tracepoint --workdir "$W"
 '
 
 # Documented refusals: on kernels matching the glob, the run passes as REFUSED when the
@@ -49,6 +52,7 @@ tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 paths-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 access-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 hotpath-tracepoint   5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
+size-tracepoint  5.10-*  needs Linux 5.17 or later (the bpf_loop helper is missing
 '
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)

@@ -146,6 +146,7 @@ struct cache {
 	struct writer_set writers;    /* per command, all groups: the cache's top writers */
 	struct writer_set gwriters; /* per (group, command), as the BPF map counts them */
 	uint64_t written;      /* monotonic bytes written, forgotten groups included */
+	struct cw_size_totals size; /* monotonic, forgotten groups included */
 	char note[512];        /* the root state last logged, so each is logged once */
 };
 
@@ -518,8 +519,14 @@ static void account(struct cache *k, struct series *s, const struct cw_stats *ra
 		return;
 	k->dirty = true;
 
+	struct cw_stats prev = s->total;
 	cw_stats_accumulate(&s->total, &s->last, raw);
 	k->written += s->total.write_bytes - before;
+	k->size.apparent_added += s->total.size_added - prev.size_added;
+	k->size.apparent_removed += s->total.size_removed - prev.size_removed;
+	k->size.alloc_added += s->total.alloc_added - prev.alloc_added;
+	k->size.alloc_removed += s->total.alloc_removed - prev.alloc_removed;
+	k->size.unknown += s->total.size_unknown - prev.size_unknown;
 }
 
 static void on_stats(void *ctx, const struct cw_stats_key *key, const struct cw_stats *raw)
@@ -949,6 +956,7 @@ static int snap_cache(struct cache *k, struct cw_cache_snap *out, double now, bo
 	out->group_depth = k->group_depth;
 	out->max_groups = k->max_groups;
 	out->written_bytes = k->written;
+	out->size = k->size;
 	if (!out->name || !out->path || publish_dirs(k, now))
 		return -1;
 	out->block = cw_dir_block_get(k->block);
@@ -975,6 +983,7 @@ static struct cw_snapshot *build_snapshot(struct cw_collector *c, double now, do
 	s->access_records = au.records;
 	s->access_records_max = au.max_records;
 	s->access_map_bytes = au.map_bytes;
+	s->size_unresolved = cw_maps_size_unresolved(c->maps);
 	s->caches = calloc(c->ncaches ? c->ncaches : 1, sizeof(*s->caches));
 	if (!s->caches)
 		goto fail;

@@ -16,6 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <gelf.h>
+#include <libelf.h>
 #include "cachewatch.h" /* before the skeleton: its .bss uses struct cw_activity */
 #include "cachewatch.skel.h"
 #include "dataplane/loader.h"
@@ -49,9 +51,11 @@ static char libbpf_last[512];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[8192];
+	char *buf;
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* a verifier log runs to megabytes and its reason is on the last lines: all of it */
+	if (vasprintf(&buf, fmt, ap) < 0)
+		return 0;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		/* the first warning names the program and the cause; later ones only repeat it */
 		if (level == LIBBPF_WARN && !libbpf_last[0])
@@ -60,6 +64,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		if (level != LIBBPF_DEBUG)
 			cw_debug("libbpf", "detail", line);
 	}
+	free(buf);
 	return 0;
 }
 
@@ -124,6 +129,10 @@ struct kernel_features {
 	bool do_file_open;         /* ... which 7.x renamed do_file_open */
 	bool task_storage_tracing; /* 5.11: task-local storage maps, usable by tracing programs */
 	bool task_storage_kprobe;  /* task-local storage and the current task's BTF pointer in kprobes */
+	bool do_truncate_has_ns;   /* 5.12: do_truncate() takes a user namespace (6.3: idmap) first */
+	bool vfs_rename_has_rd;    /* 5.12: vfs_rename() takes one struct renamedata * */
+	bool ext4_truncate_tp;     /* ext4_begin_ordered_truncate tracepoint (ext4 loaded) */
+	bool atomic_fetch;         /* BPF_FETCH atomics (cmpxchg; 5.12) */
 };
 
 /* vfs_unlink(dir, dentry, delegated) before 5.12; (ns/idmap, dir, dentry, delegated) after.
@@ -174,8 +183,42 @@ static void probe_uring_complete(const struct btf *btf, struct kernel_features *
 	kf->uring_complete_res = vlen >= 5;
 }
 
+/* Arguments of a kernel function's prototype in BTF; -1 when it is not there. */
+static int func_arity(const struct btf *btf, const char *name)
+{
+	int id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_FUNC) : -1;
+	const struct btf_type *proto = id > 0 ? btf__type_by_id(btf, btf__type_by_id(btf, id)->type) : NULL;
+
+	return proto ? btf_vlen(proto) : -1;
+}
+
+/* Does the kernel accept BPF_FETCH atomics (cmpxchg)? A three-instruction
+ * program tells, which no kernel version number could. */
+static bool probe_atomic_fetch(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1 },
+		/* r0 = cmpxchg(*(u64 *)(r10 - 8), r0, r1) */
+		{ .code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1,
+		  .off = -8, .imm = BPF_CMPXCHG },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static void probe_features(const struct btf *btf, struct kernel_features *kf)
 {
+	int n;
+
 	kf->vfs_writev = !btf || btf_has_func(btf, "vfs_writev");
 	kf->vfs_readv = !btf || btf_has_func(btf, "vfs_readv");
 	kf->vfs_unlink_has_ns = vfs_unlink_has_ns(btf);
@@ -191,6 +234,11 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
 	kf->task_storage_kprobe = kf->task_storage_tracing &&
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_task_storage_get, NULL) > 0 &&
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_current_task_btf, NULL) > 0;
+	kf->do_truncate_has_ns = func_arity(btf, "do_truncate") != 4; /* without BTF: the newer form */
+	n = func_arity(btf, "vfs_rename");
+	kf->vfs_rename_has_rd = n != 6;
+	kf->ext4_truncate_tp = has_btf_tracepoint(btf, "ext4_begin_ordered_truncate", "ext4");
+	kf->atomic_fetch = probe_atomic_fetch();
 }
 
 /* Calls in flight go to task-local storage where the backend's programs may use
@@ -228,6 +276,11 @@ enum prog_need {
 	NEED_SPLICE_FILE_RANGE,
 	NEED_DO_FILP_OPEN,
 	NEED_DO_FILE_OPEN,
+	NEED_TRUNCATE_4ARGS,  /* do_truncate before 5.12 */
+	NEED_TRUNCATE_5ARGS,  /* do_truncate from 5.12 */
+	NEED_RENAME_6ARGS,    /* vfs_rename before 5.12 */
+	NEED_RENAME_RD,       /* vfs_rename(struct renamedata *) from 5.12 */
+	NEED_EXT4_TRUNCATE_TP,
 };
 
 static bool need_met(enum prog_need n, const struct kernel_features *kf)
@@ -244,6 +297,11 @@ static bool need_met(enum prog_need n, const struct kernel_features *kf)
 	case NEED_SPLICE_FILE_RANGE: return kf->splice_file_range;
 	case NEED_DO_FILP_OPEN: return kf->do_filp_open;
 	case NEED_DO_FILE_OPEN: return kf->do_file_open;
+	case NEED_TRUNCATE_4ARGS: return !kf->do_truncate_has_ns;
+	case NEED_TRUNCATE_5ARGS: return kf->do_truncate_has_ns;
+	case NEED_RENAME_6ARGS: return !kf->vfs_rename_has_rd;
+	case NEED_RENAME_RD: return kf->vfs_rename_has_rd;
+	case NEED_EXT4_TRUNCATE_TP: return kf->ext4_truncate_tp;
 	}
 	return false;
 }
@@ -266,7 +324,6 @@ static const struct backend_prog backend_progs[] = {
 	PROG(FENTRY, fe_vfs_unlink4, UNLINK_4ARGS),
 	PROG(FENTRY, fx_vfs_unlink3, UNLINK_3ARGS),
 	PROG(FENTRY, fx_vfs_unlink4, UNLINK_4ARGS),
-	PROG(FENTRY, fx_vfs_rename, NOTHING),
 	PROG(FENTRY, fx_vfs_read, NOTHING),
 	PROG(FENTRY, fx_vfs_readv, VFS_READV),
 	PROG(FENTRY, fe_vfs_copy_file_range, NOTHING),
@@ -281,12 +338,23 @@ static const struct backend_prog backend_progs[] = {
 	PROG(FENTRY, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
 	PROG(FENTRY, fx_do_filp_open, DO_FILP_OPEN),
 	PROG(FENTRY, fx_do_file_open, DO_FILE_OPEN),
+	PROG(FENTRY, fe_vfs_rename, RENAME_RD),
+	PROG(FENTRY, fx_vfs_rename, RENAME_RD),
+	PROG(FENTRY, fe_vfs_rename6, RENAME_6ARGS),
+	PROG(FENTRY, fx_vfs_rename6, RENAME_6ARGS),
+	PROG(FENTRY, fe_do_truncate4, TRUNCATE_4ARGS),
+	PROG(FENTRY, fx_do_truncate4, TRUNCATE_4ARGS),
+	PROG(FENTRY, fe_do_truncate5, TRUNCATE_5ARGS),
+	PROG(FENTRY, fx_do_truncate5, TRUNCATE_5ARGS),
+	PROG(FENTRY, fe_vfs_fallocate, NOTHING),
+	PROG(FENTRY, fx_vfs_fallocate, NOTHING),
 	PROG(KPROBE, kp_vfs_write, NOTHING),
 	PROG(KPROBE, krp_vfs_write, NOTHING),
 	PROG(KPROBE, kp_vfs_writev, VFS_WRITEV),
 	PROG(KPROBE, krp_vfs_writev, VFS_WRITEV),
 	PROG(KPROBE, kp_vfs_unlink, NOTHING),
 	PROG(KPROBE, krp_vfs_unlink, NOTHING),
+	PROG(KPROBE, kp_vfs_rename, NOTHING),
 	PROG(KPROBE, krp_vfs_rename, NOTHING),
 	PROG(KPROBE, kp_vfs_read, NOTHING),
 	PROG(KPROBE, krp_vfs_read, NOTHING),
@@ -305,12 +373,17 @@ static const struct backend_prog backend_progs[] = {
 	PROG(KPROBE, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
 	PROG(KPROBE, krp_do_filp_open, DO_FILP_OPEN),
 	PROG(KPROBE, krp_do_file_open, DO_FILE_OPEN),
+	PROG(KPROBE, kp_do_truncate, NOTHING),
+	PROG(KPROBE, krp_do_truncate, NOTHING),
+	PROG(KPROBE, kp_vfs_fallocate, NOTHING),
+	PROG(KPROBE, krp_vfs_fallocate, NOTHING),
 	PROG(TRACEPOINT, tp_sys_enter, NOTHING),
 	PROG(TRACEPOINT, tp_sys_exit, NOTHING),
 	PROG(TRACEPOINT, tpb_ext4_unlink_enter, EXT4_UNLINK_TP),
 	PROG(TRACEPOINT, tpb_ext4_unlink_exit, EXT4_UNLINK_TP),
 	PROG(TRACEPOINT, tpb_uring_complete_res, URING_COMPLETE_RES),
 	PROG(TRACEPOINT, tpb_uring_complete_cqe, URING_COMPLETE_CQE),
+	PROG(TRACEPOINT, tpb_ext4_begin_ordered_truncate, EXT4_TRUNCATE_TP),
 };
 
 static struct bpf_program *prog_of(struct cachewatch_bpf *skel, const struct backend_prog *bp)
@@ -607,6 +680,85 @@ static void destroy_skel(struct cachewatch_bpf *skel, enum cw_backend b)
 		remove_kretprobes(inst);
 }
 
+/* Kernels before 5.12 refuse an object holding a BPF_FETCH atomic (cmpxchg)
+ * anywhere, even in code the knob size_atomics makes dead: the verifier's first
+ * pass checks every instruction's fields ("BPF_STX uses reserved fields").
+ * There, each such instruction in the executable sections of a copy of the
+ * object becomes a plain store, which the verifier then proves dead. Returns
+ * the copy (owned by the caller) or NULL. */
+static void *object_without_fetch_atomics(const void *data, size_t sz, unsigned *patched)
+{
+	void *copy = malloc(sz);
+	Elf *elf = NULL;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	*patched = 0;
+	if (!copy || elf_version(EV_CURRENT) == EV_NONE)
+		goto fail;
+	memcpy(copy, data, sz);
+	elf = elf_memory(copy, sz);
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		goto fail;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || !(sh.sh_flags & SHF_EXECINSTR) ||
+		    sh.sh_offset + sh.sh_size > sz)
+			continue;
+		struct bpf_insn *insn = (struct bpf_insn *)((char *)copy + sh.sh_offset);
+		for (size_t i = 0; i < sh.sh_size / sizeof(*insn); i++) {
+			if (BPF_CLASS(insn[i].code) != BPF_STX || BPF_MODE(insn[i].code) != BPF_ATOMIC ||
+			    !(insn[i].imm & BPF_FETCH))
+				continue;
+			insn[i].code = BPF_STX | BPF_MEM | BPF_SIZE(insn[i].code);
+			insn[i].imm = 0;
+			(*patched)++;
+		}
+	}
+	elf_end(elf);
+	return copy;
+fail:
+	if (elf)
+		elf_end(elf);
+	free(copy);
+	return NULL;
+}
+
+/* The skeleton opened from the embedded object, or, where the kernel refuses
+ * BPF_FETCH atomics, from the process's one patched copy of it (made once,
+ * kept for the process's life: libbpf reads it while a skeleton lives). */
+static struct cachewatch_bpf *open_skel(bool atomic_fetch)
+{
+	static void *patched;
+	struct cachewatch_bpf *obj = calloc(1, sizeof(*obj));
+	int err;
+
+	if (!obj)
+		return NULL;
+	err = cachewatch_bpf__create_skeleton(obj);
+	if (!err && !atomic_fetch) {
+		if (!patched) {
+			unsigned n = 0;
+			char buf[16];
+			patched = object_without_fetch_atomics(obj->skeleton->data, obj->skeleton->data_sz, &n);
+			snprintf(buf, sizeof(buf), "%u", n);
+			cw_debug("BPF object: fetch atomics replaced by plain stores (dead code on this kernel)",
+				 "instructions", buf);
+		}
+		if (patched)
+			obj->skeleton->data = patched;
+		else
+			err = -ENOMEM;
+	}
+	err = err ?: bpf_object__open_skeleton(obj->skeleton, NULL);
+	if (err) {
+		cachewatch_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
 static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, unsigned max_walk,
 		       const struct btf *btf, struct cachewatch_bpf **out, char *err, size_t errlen)
 {
@@ -617,14 +769,14 @@ static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, uns
 	ret = check_features(b, err, errlen);
 	if (ret)
 		return ret;
-	skel = cachewatch_bpf__open();
+	struct kernel_features kf;
+	probe_features(btf, &kf);
+	skel = open_skel(kf.atomic_fetch);
 	if (!skel) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return ret;
 	}
-	struct kernel_features kf;
-	probe_features(btf, &kf);
 	skel->rodata->max_walk = max_walk;
 	skel->rodata->unlink_dentry_arg = kf.vfs_unlink_has_ns ? 2 : 1;
 	skel->rodata->uring_opens = b == CW_BACKEND_TRACEPOINT;
@@ -635,6 +787,13 @@ static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, uns
 		goto cleanup;
 	}
 	skel->bss->realtime_offset_ns = cw_access_clock_offset();
+	skel->rodata->truncate_dentry_arg = kf.do_truncate_has_ns ? 2 : 1;
+	skel->rodata->rename_has_rd = kf.vfs_rename_has_rd;
+	skel->rodata->size_atomics = kf.atomic_fetch;
+	skel->rodata->ext4_truncate_tp = b == CW_BACKEND_TRACEPOINT && kf.ext4_truncate_tp;
+	if (!kf.atomic_fetch)
+		cw_info("BPF atomics with fetch (5.12) missing: two calls growing one file at once "
+			"may both count the growth until the next scan", "backend", cw_backend_name(b));
 	select_programs(skel, b, &kf);
 	ret = choose_inflight_store(skel, b, &kf, opts->inflight_hash);
 	if (ret) {
@@ -916,5 +1075,6 @@ void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out)
 		.group_count = l->skel->bss->group_count,
 		.activity = l->skel->bss->activity,
 		.count_writers = &l->skel->bss->count_writers,
+		.size_unresolved = &l->skel->bss->size_unresolved,
 	};
 }

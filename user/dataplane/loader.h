@@ -43,6 +43,7 @@ struct cw_loader_maps {
 	__u64 *group_count; /* groups admitted per root slot, CW_MAX_ROOTS of them */
 	struct cw_activity *activity; /* CW_ACTIVITY_SLOTS commit counters */
 	__u32 *count_writers; /* non-zero: the BPF side fills the writers map */
+	__u64 *size_unresolved; /* size changes by a path no cache could be told (monotonic) */
 };
 void cw_loader_maps(const struct cw_loader *l, struct cw_loader_maps *out);
 

@@ -129,6 +129,11 @@ uint64_t cw_maps_activity(struct cw_maps *m)
 	return sum;
 }
 
+uint64_t cw_maps_size_unresolved(struct cw_maps *m)
+{
+	return m->fd.size_unresolved ? __atomic_load_n(m->fd.size_unresolved, __ATOMIC_RELAXED) : 0;
+}
+
 /* A read that skips on an unchanged sum must not keep a deleted entry's view. */
 static void count_delete(struct cw_maps *m)
 {

@@ -33,6 +33,9 @@ uint64_t cw_maps_activity(struct cw_maps *m);
 /* From now on the BPF side fills the writers map (per group and command):
  * only readers of it (top) pay for it on every write. */
 void cw_maps_count_writers(struct cw_maps *m);
+/* Size changes by a path the BPF side could not attribute to a cache
+ * (tracepoint backend, bpf/size_path.bpf.h); monotonic, no syscall. */
+uint64_t cw_maps_size_unresolved(struct cw_maps *m);
 
 /* The same for the top-writers map. */
 typedef void (*cw_maps_writer_fn)(void *ctx, const struct cw_writer_key *key, const struct cw_writer_val *val);

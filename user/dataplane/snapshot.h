@@ -53,6 +53,15 @@ struct cw_group_writer_snap {
 	uint64_t writes;
 };
 
+/* A cache's size changes observed by the BPF side since it was configured,
+ * every field monotonic (forgotten groups included): the gauge between scans
+ * is the scan plus (added - removed) since the scan started. */
+struct cw_size_totals {
+	uint64_t apparent_added, apparent_removed; /* i_size bytes */
+	uint64_t alloc_added, alloc_removed;       /* i_size rounded up to the fs block */
+	uint64_t unknown;                          /* changes seen but not sized: rescan */
+};
+
 struct cw_cache_snap {
 	char *name;
 	char *path;
@@ -66,6 +75,7 @@ struct cw_cache_snap {
 	uint64_t written_bytes;        /* bytes written into the cache since it was configured,
 					* monotonic, forgotten groups included (the purger's
 					* event triggers read it) */
+	struct cw_size_totals size;
 	size_t nwriters;
 	struct cw_writer_snap writers[CW_TOP_WRITERS]; /* by bytes, descending */
 	size_t ngroup_writers;
@@ -82,6 +92,7 @@ struct cw_snapshot {
 	uint64_t access_records;     /* per-file access records in use (dataplane/access.h) */
 	uint64_t access_records_max; /* bpf.access_records */
 	uint64_t access_map_bytes;   /* kernel memory of the record map */
+	uint64_t size_unresolved;  /* size changes no cache could be told of (monotonic) */
 	size_t ncaches;
 	struct cw_cache_snap *caches; /* in configuration order */
 	int refs;                  /* managed by snapshot.c */

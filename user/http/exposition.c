@@ -353,12 +353,21 @@ struct purge_family {
 #define PS(field) offsetof(struct cw_purge_stats, field)
 static const struct purge_family purge_families[] = {
 	{ "cachewatch_cache_size_bytes", "gauge", "bytes",
-	  "Disk usage of the cache: the last scan plus the net bytes observed since.",
+	  "Disk usage of the cache in bytes (du -sB1, st_blocks*512): the last scan plus the net change "
+	  "observed since (growth, truncations, unlinks of last links, renames in and out), changes "
+	  "estimated as i_size rounded up to the file system block.",
 	  PS(size_bytes), PK_U64, PC_SCANNED },
 	{ "cachewatch_cache_scanned_size_bytes", "gauge", "bytes", "Disk usage of the cache at the last scan.",
 	  PS(scanned_size_bytes), PK_U64, PC_SCANNED },
-	{ "cachewatch_cache_apparent_size_bytes", "gauge", "bytes", "Sum of the file sizes at the last scan.",
-	  PS(apparent_bytes), PK_U64, PC_SCANNED },
+	{ "cachewatch_cache_apparent_size_bytes", "gauge", "bytes",
+	  "Apparent size of the cache in bytes (du -sb --apparent-size, the sum of st_size): the last "
+	  "scan plus the net change observed since.",
+	  PS(apparent_size_bytes), PK_U64, PC_SCANNED },
+	{ "cachewatch_cache_scanned_apparent_size_bytes", "gauge", "bytes",
+	  "Sum of the file sizes at the last scan.", PS(apparent_bytes), PK_U64, PC_SCANNED },
+	{ "cachewatch_cache_size_unknown_changes", "counter", "",
+	  "Size changes the attach backend saw but could not size (each asks for an early rescan).",
+	  PS(size_unknown), PK_U64, PC_ALWAYS },
 	{ "cachewatch_cache_files", "gauge", "", "Regular files in the cache at the last scan.",
 	  PS(files), PK_U64, PC_SCANNED },
 	{ "cachewatch_cache_oldest_entry_timestamp_seconds", "gauge", "seconds",
@@ -627,6 +636,10 @@ static void render_agent(struct render *r)
 			sample_u64(r, "cachewatch_bpf_drops", "_total", l, 1, s->drops[d]);
 		}
 		render_access_records(r, s);
+		family(r, "cachewatch_size_unresolved_changes", "counter", "",
+		       "Renames and truncates by a path the BPF programs could not attribute (tracepoint "
+		       "backend): any cache may have changed size, each asks every cache for an early rescan.");
+		sample_u64(r, "cachewatch_size_unresolved_changes", "_total", NULL, 0, s->size_unresolved);
 		family(r, "cachewatch_poll_duration_seconds", "gauge", "seconds",
 		       "How long the last poll of the BPF maps took.");
 		sample_double(r, "cachewatch_poll_duration_seconds", "", NULL, 0, s->poll_duration_seconds);

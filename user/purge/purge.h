@@ -20,9 +20,12 @@ struct cw_purge_stats {
 	bool scanned;                   /* false until the first scan finished */
 	bool enabled;                   /* purge configured (else report only) */
 	bool dry_run;
-	uint64_t size_bytes;            /* disk usage at last scan + net bytes observed since */
+	uint64_t size_bytes;            /* disk usage now: the last scan + the net change observed since
+					 * (allocation estimated as i_size rounded up to the fs block) */
 	uint64_t scanned_size_bytes;    /* disk usage (st_blocks*512) at the last scan */
+	uint64_t apparent_size_bytes;   /* apparent size now (sum of st_size): last scan + net change */
 	uint64_t apparent_bytes;        /* sum of st_size at the last scan */
+	uint64_t size_unknown;          /* changes the data plane saw but could not size (monotonic) */
 	uint64_t files;
 	double oldest_entry_time;       /* unix seconds of the least recently used file at the last scan, 0 = none */
 	double last_scan_time;          /* unix seconds, 0 = never */

@@ -16,6 +16,11 @@
 #define MIN_COOLDOWN_S 1.0
 #define RETRY_S 30.0
 #define COOLDOWN_FACTOR 5.0 /* condition triggers keep scanning under ~1/6 of the time */
+/* Early rescans for size changes the data plane saw but could not size: at
+ * most this often for one cache's own, and for path changes that could be in
+ * any cache (docs/backends.md, "Cache size between scans"). */
+#define UNKNOWN_MIN_S 2.0
+#define UNRESOLVED_MIN_S 10.0
 
 /* One scan+purge in flight. It owns a copy of its cache's configuration so a
  * reload can replace or drop the cache while it runs. */
@@ -46,6 +51,13 @@ struct slot {
 	uint64_t written;             /* latest count seen by tick */
 	uint64_t written_base;        /* count when the last scan started */
 	uint64_t written_at_unreachable;
+	/* The size gauge: the last scan's pass 1 plus what the data plane saw
+	 * change since that scan started (the purge's own deletions included). */
+	bool live;                    /* the data plane watches the cache: deltas apply */
+	struct cw_size_totals size;   /* latest totals seen by tick */
+	struct cw_size_totals size_base, job_size_base; /* at the start of the last (running) scan */
+	uint64_t unresolved, unresolved_base, job_unresolved_base;
+	uint64_t scan_bytes, scan_apparent; /* pass 1 of the last scan */
 	int64_t oldest_ts_ns;
 	struct cw_root_id root_id;    /* identity the last successful run validated */
 	bool have_root_id;
@@ -244,6 +256,10 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 		j->rep.seen = NULL;
 		j->rep.nseen = 0;
 	}
+	s->size_base = s->job_size_base;
+	s->unresolved_base = s->job_unresolved_base;
+	s->scan_bytes = r->bytes_before;
+	s->scan_apparent = r->apparent_before;
 	s->last_scan_seconds = r->scan_seconds;
 	s->last_unreachable = r->unreachable;
 	s->written_at_unreachable = s->written;
@@ -274,6 +290,49 @@ static void fold(struct cw_purger *p, struct slot *s, struct job *j, double now)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* The last scan plus the net change since it started, never below 0. */
+static uint64_t net_size(uint64_t scanned, uint64_t added, uint64_t removed, uint64_t added0,
+			 uint64_t removed0)
+{
+	uint64_t up = added - added0, down = removed - removed0;
+
+	if (down > scanned + up)
+		return 0;
+	return scanned + up - down;
+}
+
+static void size_gauges(struct slot *s, struct cw_purge_stats *st)
+{
+	const struct cw_size_totals *t = &s->size, *b = &s->size_base;
+
+	if (!s->live || !s->have_scan) {
+		/* nothing watched: the scan is all there is */
+		st->size_bytes = st->scanned_size_bytes;
+		st->apparent_size_bytes = st->apparent_bytes;
+		return;
+	}
+	st->size_bytes = net_size(s->scan_bytes, t->alloc_added, t->alloc_removed, b->alloc_added,
+				  b->alloc_removed);
+	st->apparent_size_bytes = net_size(s->scan_apparent, t->apparent_added, t->apparent_removed,
+					   b->apparent_added, b->apparent_removed);
+	st->size_unknown = t->unknown;
+}
+
+/* Changes the data plane saw but could not size since the last scan started:
+ * rescan early, rate-limited, so the size gauge converges. */
+static const char *size_unknown_trigger(const struct slot *s, double now, double cooldown)
+{
+	if (!s->have_scan || !s->live)
+		return NULL;
+	if (s->size.unknown != s->size_base.unknown &&
+	    now - s->last_end >= (cooldown > UNKNOWN_MIN_S ? cooldown : UNKNOWN_MIN_S))
+		return "size_unknown";
+	if (s->unresolved != s->unresolved_base &&
+	    now - s->last_end >= (cooldown > UNRESOLVED_MIN_S ? cooldown : UNRESOLVED_MIN_S))
+		return "size_unresolved";
+	return NULL;
+}
+
 /* Why a scan should start now, or NULL. Periodic scans run for every cache;
  * the event-driven ones only where deleting is enabled. */
 static const char *trigger(const struct slot *s, double now, const struct statvfs *vfs, bool vfs_ok)
@@ -289,8 +348,9 @@ static const char *trigger(const struct slot *s, double now, const struct statvf
 		return "retry";
 	if (now - s->last_start >= interval)
 		return "interval";
+	/* report-only caches too: a scan is how their size gauge converges */
 	if (!pol->enabled)
-		return NULL;
+		return size_unknown_trigger(s, now, interval);
 	double cooldown = COOLDOWN_FACTOR * s->last_scan_seconds;
 	if (cooldown < MIN_COOLDOWN_S)
 		cooldown = MIN_COOLDOWN_S;
@@ -298,6 +358,9 @@ static const char *trigger(const struct slot *s, double now, const struct statvf
 		cooldown = interval;
 	if (now - s->last_end < cooldown)
 		return NULL;
+	const char *unknown = size_unknown_trigger(s, now, cooldown);
+	if (unknown)
+		return unknown;
 	uint64_t since = s->written - s->written_base;
 	if (pol->trigger_bytes && since >= pol->trigger_bytes)
 		return "trigger_bytes";
@@ -305,9 +368,9 @@ static const char *trigger(const struct slot *s, double now, const struct statvf
 	if (s->last_unreachable && s->written == s->written_at_unreachable)
 		return NULL;
 	/* The same goals a purge computes from its scan, here from estimates:
-	 * the last scan plus the bytes written since, and free space now. */
+	 * the size gauge (the last scan plus the net change since), and free space now. */
 	struct cw_purge_goals g;
-	uint64_t size = s->have_scan ? s->stats.scanned_size_bytes + since : 0;
+	uint64_t size = s->have_scan ? s->stats.size_bytes : 0;
 	uint64_t files = s->have_scan ? s->stats.files : 0;
 	uint64_t fs_free = vfs_ok ? (uint64_t)vfs->f_bavail * vfs->f_frsize : 0;
 	uint64_t fs_total = vfs_ok ? (uint64_t)vfs->f_blocks * vfs->f_frsize : 0;
@@ -348,6 +411,8 @@ static void start_job(struct cw_purger *p, struct slot *s, double now, const cha
 	s->job = j;
 	s->last_start = now;
 	s->written_base = s->written;
+	s->job_size_base = s->size;
+	s->job_unresolved_base = s->unresolved;
 }
 
 /* Free space where the root really is: resolved without symlinks like a run
@@ -362,8 +427,11 @@ static bool root_statvfs(const struct slot *s, struct statvfs *vfs)
 	return ok;
 }
 
-static void tick_slot(struct cw_purger *p, struct slot *s, double now, const uint64_t *w)
+static void tick_slot(struct cw_purger *p, struct slot *s, double now,
+		      const struct cw_snapshot *snap, const struct cw_cache_snap *cs)
 {
+	const uint64_t *w = cs ? &cs->written_bytes : NULL;
+
 	if (s->job && atomic_load(&s->job->done)) {
 		job_join(s->job);
 		fold(p, s, s->job, now);
@@ -375,6 +443,19 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, const uin
 			s->written_base = *w;
 		s->written = *w;
 	}
+	/* a cache disarmed, or a data plane restarted, starts its deltas over */
+	bool live = cs && cs->armed, rebase = false;
+	if (live && s->have_scan && (!s->live || cs->size.alloc_added < s->size.alloc_added ||
+				     cs->size.alloc_removed < s->size.alloc_removed)) {
+		/* no base for the deltas: the scan's figures until a new scan sets one */
+		s->have_scan = false;
+		rebase = true;
+	}
+	s->live = live;
+	if (cs)
+		s->size = cs->size;
+	if (snap)
+		s->unresolved = snap->size_unresolved;
 	struct statvfs vfs;
 	bool vfs_ok = root_statvfs(s, &vfs);
 	pthread_mutex_lock(&p->lock);
@@ -385,9 +466,11 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, const uin
 		st->fs_total_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 	}
 	if (st->scanned) {
-		st->size_bytes = st->scanned_size_bytes + (s->written - s->written_base);
+		size_gauges(s, st);
 		st->oldest_entry_time = s->oldest_ts_ns == INT64_MAX ? 0 : (double)s->oldest_ts_ns / 1e9;
 	}
+	if (rebase)
+		s->requested = true;
 	const char *why = s->job ? NULL : trigger(s, now, &vfs, vfs_ok);
 	if (why)
 		s->requested = false;
@@ -396,13 +479,14 @@ static void tick_slot(struct cw_purger *p, struct slot *s, double now, const uin
 		start_job(p, s, now, why);
 }
 
-/* Bytes written into a cache as the data plane's snapshot has them; NULL when
- * it does not watch that cache (yet). */
-static const uint64_t *written_of(const struct cw_snapshot *snap, const struct cw_cache_config *cfg)
+/* The cache as the data plane's snapshot has it; NULL when it does not watch
+ * that cache (yet). */
+static const struct cw_cache_snap *cache_of(const struct cw_snapshot *snap,
+					    const struct cw_cache_config *cfg)
 {
 	for (size_t i = 0; snap && i < snap->ncaches; i++)
 		if (!strcmp(snap->caches[i].name, cfg->name) && !strcmp(snap->caches[i].path, cfg->path))
-			return &snap->caches[i].written_bytes;
+			return &snap->caches[i];
 	return NULL;
 }
 
@@ -412,7 +496,7 @@ void cw_purger_tick(struct cw_purger *p, double now, const struct cw_snapshot *s
 		return;
 	reap_retired(p, false);
 	for (size_t i = 0; i < p->n; i++)
-		tick_slot(p, &p->slots[i], now, written_of(snap, &p->slots[i].cfg));
+		tick_slot(p, &p->slots[i], now, snap, cache_of(snap, &p->slots[i].cfg));
 }
 
 int cw_purger_seen(const struct cw_purger *p, struct cw_access_seen *out)

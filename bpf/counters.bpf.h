@@ -113,17 +113,23 @@ static __always_inline void count_writer(const struct cw_stats_key *key, __s64 r
 		__sync_fetch_and_add(&wv->bytes, ret);
 }
 
+/* The call, its bytes or its error, in the series' counters. */
+static __always_inline void add_write(struct cw_stats *st, __s64 ret)
+{
+	__sync_fetch_and_add(&st->writes, 1);
+	if (ret < 0)
+		__sync_fetch_and_add(&st->write_errors, 1);
+	else
+		__sync_fetch_and_add(&st->write_bytes, ret);
+}
+
 static __always_inline void commit_write(const struct cw_stats_key *key, __s64 ret, __u64 lat)
 {
 	struct cw_stats *st = stats_get(key);
 
 	if (!st)
 		return;
-	__sync_fetch_and_add(&st->writes, 1);
-	if (ret < 0)
-		__sync_fetch_and_add(&st->write_errors, 1);
-	else
-		__sync_fetch_and_add(&st->write_bytes, ret);
+	add_write(st, ret);
 	__sync_fetch_and_add(&st->lat_sum_ns, lat);
 	__u32 slot = lat ? log2_u64(lat) : 0;
 	if (slot >= CW_HIST_SLOTS)
@@ -142,11 +148,7 @@ static __always_inline void commit_write_untimed(const struct cw_stats_key *key,
 
 	if (!st)
 		return;
-	__sync_fetch_and_add(&st->writes, 1);
-	if (ret < 0)
-		__sync_fetch_and_add(&st->write_errors, 1);
-	else
-		__sync_fetch_and_add(&st->write_bytes, ret);
+	add_write(st, ret);
 	count_writer(key, ret);
 	activity_bump();
 }

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "dp_harness.h"
 
@@ -137,10 +138,18 @@ static void test_store_kind(struct ctx *c)
 	int err = bpf_obj_get_info_by_fd(maps.inflight, &info, &len);
 	tap_ok(!err && info.type == (!strcmp(store, "task") ? BPF_MAP_TYPE_TASK_STORAGE : BPF_MAP_TYPE_HASH),
 	       "calls in flight kept in %s (map type %u)", store, info.type);
-	/* 5.11 brought the map type; tracing programs (fentry, tp_btf) may use it from then */
+	/* 5.11 brought the map type; tracing programs (fentry, tp_btf) may use it from
+	 * then, except fentry on a preemptible kernel, which keeps the hash (loader.c) */
+	struct btf *btf = btf__load_vmlinux_btf();
+	int fentry_preemptible = c->backend == CW_BACKEND_FENTRY &&
+				 cw_fentry_may_skip(cw_preempt_model(libbpf_get_error(btf) ? NULL : btf));
+	if (!libbpf_get_error(btf))
+		btf__free(btf);
 	if (c->backend != CW_BACKEND_KPROBE)
-		tap_ok(!strcmp(store, "task") == (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) > 0),
-		       "task storage used exactly when the kernel has it (%s)", store);
+		tap_ok(!strcmp(store, "task") == (!fentry_preemptible &&
+			libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) > 0),
+		       "task storage used exactly when the kernel has it and the backend is not fentry "
+		       "on a preemptible kernel (%s)", store);
 }
 
 /* N writes in flight at once are each counted once, with their bytes. */
@@ -154,11 +163,22 @@ static void test_many_in_flight(struct ctx *c, const char *rel, int n)
 	mkdirs(root);
 	cache(&cc[0], rel, root, 0, 0);
 	apply(c, cc, 1);
+	uint64_t skip0 = drops_now(c, CW_DROP_RECURSION);
 	int faults = parked_writes(root, n);
 	tap_eq(faults, n, "%d writes parked inside write() at once", n);
-	tap_eq(writes_now(c, rel, &bytes), (uint64_t)n, "every write in flight counted once (%s store)",
-	       cw_loader_inflight_store(c->loader));
-	tap_eq(bytes, (uint64_t)n * WRITE_LEN, "with its bytes");
+	uint64_t counted = writes_now(c, rel, &bytes), skipped = drops_now(c, CW_DROP_RECURSION) - skip0;
+	if (skipped) {
+		/* fentry on a preemptible kernel: the kernel skipped program runs
+		 * (recursion_miss, docs/backends.md); none may go unreported */
+		tap_ok(counted + skipped >= (uint64_t)n, "every write counted (%" PRIu64 ") or its run "
+		       "reported skipped (%" PRIu64 ") (%s store)", counted, skipped,
+		       cw_loader_inflight_store(c->loader));
+		tap_eq(bytes, counted * WRITE_LEN, "counted writes have their bytes");
+	} else {
+		tap_eq(counted, (uint64_t)n, "every write in flight counted once (%s store)",
+		       cw_loader_inflight_store(c->loader));
+		tap_eq(bytes, (uint64_t)n * WRITE_LEN, "with its bytes");
+	}
 	tap_eq(drops_now(c, CW_DROP_INFLIGHT_FULL) - full0, 0, "no inflight_map_full drop");
 }
 
@@ -176,12 +196,19 @@ static void test_full_store_drops(struct ctx *c, int cap, int n)
 	mkdirs(root);
 	cache(&cc[0], "full", root, 0, 0);
 	apply(c, cc, 1);
+	uint64_t skip0 = drops_now(c, CW_DROP_RECURSION);
 	int faults = parked_writes(root, n);
 	tap_eq(faults, n, "%d writes parked inside write() at once", n);
 	uint64_t counted = writes_now(c, "full", &bytes);
 	uint64_t dropped = drops_now(c, CW_DROP_INFLIGHT_FULL) - full0;
+	uint64_t skipped = drops_now(c, CW_DROP_RECURSION) - skip0;
 	tap_ok(counted <= (uint64_t)cap, "a hash of %d entries counted %" PRIu64 " of them", cap, counted);
-	tap_eq(counted + dropped, (uint64_t)n, "the rest are inflight_map_full drops (%" PRIu64 ")", dropped);
+	if (skipped) /* fentry on a preemptible kernel, as above */
+		tap_ok(counted + dropped + skipped >= (uint64_t)n, "the rest are inflight_map_full drops "
+		       "(%" PRIu64 ") or runs reported skipped (%" PRIu64 ")", dropped, skipped);
+	else
+		tap_eq(counted + dropped, (uint64_t)n, "the rest are inflight_map_full drops (%" PRIu64 ")",
+		       dropped);
 	tap_eq(bytes, counted * WRITE_LEN, "counted writes have their bytes");
 }
 

@@ -244,11 +244,16 @@ static void probe_features(const struct btf *btf, struct kernel_features *kf)
 /* Calls in flight go to task-local storage where the backend's programs may use
  * it, else to the hash by thread id (bpf/inflight.bpf.h); the unused store is
  * cut to one entry, and a task storage map the kernel does not know is created
- * as a hash the programs never reach (inflight_in_task is constant at load). */
+ * as a hash the programs never reach (inflight_in_task is constant at load).
+ * Not for fentry on a preemptible kernel: task storage refuses a program that
+ * finds it busy on its CPU (a preempted task inside it), which there turned
+ * writes into inflight_map_full drops (6.12-rt: 183 of 1000); the hash waits
+ * for its bucket lock instead. */
 static int choose_inflight_store(struct cachewatch_bpf *skel, enum cw_backend b,
-				 const struct kernel_features *kf, unsigned hash_entries)
+				 const struct kernel_features *kf, unsigned hash_entries,
+				 bool preemptible)
 {
-	bool task = !hash_entries &&
+	bool task = !hash_entries && !(b == CW_BACKEND_FENTRY && preemptible) &&
 		    (b == CW_BACKEND_KPROBE ? kf->task_storage_kprobe : kf->task_storage_tracing);
 	int err;
 
@@ -795,7 +800,8 @@ static int try_backend(enum cw_backend b, const struct cw_loader_opts *opts, uns
 		cw_info("BPF atomics with fetch (5.12) missing: two calls growing one file at once "
 			"may both count the growth until the next scan", "backend", cw_backend_name(b));
 	select_programs(skel, b, &kf);
-	ret = choose_inflight_store(skel, b, &kf, opts->inflight_hash);
+	ret = choose_inflight_store(skel, b, &kf, opts->inflight_hash,
+				    cw_fentry_may_skip(cw_preempt_model(btf)));
 	if (ret) {
 		snprintf(err, errlen, "cannot set up the store of calls in flight: %s", strerror(-ret));
 		goto cleanup;

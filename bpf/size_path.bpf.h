@@ -50,6 +50,19 @@ static __always_inline int ext4_orders_data(struct inode *inode)
 	       (BPF_CORE_READ(sbi, s_mount_opt) & CW_EXT4_MOUNT_DATA_FLAGS) == CW_EXT4_MOUNT_ORDERED_DATA;
 }
 
+/* Kernels after 6.18 (7.3 in the matrix) keep d_alias in an anonymous union: no d_u. */
+struct dentry___anon_u {
+	struct hlist_node d_alias;
+} __attribute__((preserve_access_index));
+
+/* Where a dentry's link in its inode's alias list lies, on kernels with and without d_u. */
+static __always_inline __u32 dentry_alias_offset(void)
+{
+	if (bpf_core_field_exists(struct dentry, d_u.d_alias))
+		return bpf_core_field_offset(struct dentry, d_u.d_alias);
+	return bpf_core_field_offset(struct dentry___anon_u, d_alias);
+}
+
 /* The first dentry of an inode (its i_dentry alias list): good enough to
  * attribute a regular file, whose hard links a cache rarely spreads over series. */
 static __always_inline struct dentry *inode_dentry(struct inode *inode)
@@ -58,7 +71,7 @@ static __always_inline struct dentry *inode_dentry(struct inode *inode)
 
 	if (!first)
 		return NULL;
-	return (struct dentry *)((void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias));
+	return (struct dentry *)((void *)first - dentry_alias_offset());
 }
 
 /* An inode the fs tracepoint saw shrink: commit size0 -> i_size. */

@@ -48,9 +48,18 @@ stop_writers() {
 }
 
 # Starts top in a WxH terminal; the shell around it saves the terminal mode after top exits.
+# A server told to quit may still answer on its socket for a moment; a session created on it
+# then dies with it, so wait for the old one to go and check that the new one is there.
 start_top() {
-	tmux -L "$sock" new-session -d -s top -x "$1" -y "$2" \
-		"$BIN top --group-depth 1 --interval 500ms $root 2>$tmp/err; echo \$? >$tmp/rc; stty -a >$tmp/stty; sleep 30"
+	for _ in $(seq 40); do tmux -L "$sock" has-session 2>/dev/null || break; sleep 0.25; done
+	for _ in 1 2 3; do
+		tmux -L "$sock" new-session -d -s top -x "$1" -y "$2" \
+			"$BIN top --group-depth 1 --interval 500ms $root 2>$tmp/err; echo \$? >$tmp/rc; stty -a >$tmp/stty; sleep 30"
+		sleep 0.5
+		tmux -L "$sock" has-session -t top 2>/dev/null && return 0
+		echo "# tmux session for ${1}x$2 not there, starting it again" >&2
+	done
+	echo "# tmux session for ${1}x$2 could not be started" >&2
 }
 capture() { tmux -L "$sock" capture-pane -p -t top >"$tmp/screen"; }
 # Waits until the screen's first row is d137 (at most ~20 s).

@@ -7,7 +7,7 @@
 #                 VM_SUBSET (make test) or everything (make test-vm-full). VM_KERNELS = KERNELS.
 #   VM_CACHE      downloads and unpacked kernels (default ~/.cache/cachewatch-vm, survives make clean)
 #   VM_BACKENDS   payload labels to run (default: all of PAYLOAD below, e.g. "fentry kprobe")
-#   VM_TIMEOUT    seconds per VM before it is killed and failed (default 600)
+#   VM_TIMEOUT    seconds per VM before it is killed and failed (default 1200)
 #   VM_AGENT      agent binary (default build/cachewatch)
 #   VM_TESTS_DIR  directory holding the build/tests/ programs (default build/tests)
 #   VM_PAYLOAD_FILE  file replacing PAYLOAD (same format), e.g. for debugging
@@ -66,7 +66,7 @@ LOG_DIR=${VM_LOG_DIR:-$REPO_ROOT/build/vm-logs}
 VM_SUBSET='5.10-amd64 6.1-cloud-amd64 6.12-rt-amd64 latest-amd64'
 KERNELS=${KERNELS:-${VM_KERNELS:-}}
 VM_BACKENDS=${VM_BACKENDS:-}
-VM_TIMEOUT=${VM_TIMEOUT:-600}
+VM_TIMEOUT=${VM_TIMEOUT:-1200}
 VM_AGENT=${VM_AGENT:-$REPO_ROOT/build/cachewatch}
 VM_TESTS_DIR=${VM_TESTS_DIR:-$REPO_ROOT/build/tests}
 VM_MEM=${VM_MEM:-1G}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Per-call cost of cachewatch beside its floor and the inotify/fanotify alternatives,
 # measured side by side in one run (issue 12 §3): a 64-byte pwrite into a watched
-# directory, the same into an unwatched one, and an unrelated syscall (getppid).
+# directory, the same into an unwatched one, an unrelated syscall (getppid), and a
+# 64-byte pread of a watched and of an unwatched file (issue 13: reads against the same floor).
 #   ITERS=1000000 REPS=3 ROUNDS=3 BACKEND=auto [BASE_REF=main] [CONFIGS="..."] sh bench/cost.sh
 # Configurations, interleaved round by round (the order rotates each round):
 #   none        nothing attached
@@ -37,6 +38,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 make -s -j2 "$BUILD/cachewatch" "$COST" "$BUILD/bench/empty_hooks" >/dev/null
 mkdir -p "$T/watched/g" "$T/unwatched"
+# 64 KiB to read from, in each directory (the read loop stays within it)
+for d in watched/g unwatched; do dd if=/dev/zero of="$T/$d/r" bs=64k count=1 2>/dev/null; done
 
 # The hooks: what this build's agent attaches with this backend.
 cw_agent_start "$T/discover.log" --watch "$T/watched" --bpf.attach "$BACKEND"
@@ -133,6 +136,8 @@ for r in $(seq "$ROUNDS"); do
 		loop "$cfg" watched write "$T/watched/g/f"
 		loop "$cfg" unwatched write "$T/unwatched/f"
 		loop "$cfg" getppid getppid -
+		loop "$cfg" rwatched read "$T/watched/g/r"
+		loop "$cfg" runwatched read "$T/unwatched/r"
 		stop
 	done
 done
@@ -146,7 +151,8 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min) on $(nproc) CPUs; $ITE
 echo
 printf '| %-30s | %9s | %14s | %24s | %17s | %22s |\n' "per call" "nothing" "empty-hook floor" "cachewatch (x floor)" "inotifywait -m -r" "fanotify (fsnotifywait)"
 printf '|%s|%s|%s|%s|%s|%s|\n' "---" "---" "---" "---" "---" "---"
-for l in "watched:64-byte pwrite, watched dir" "unwatched:64-byte pwrite, unwatched dir" "getppid:getppid (unrelated)"; do
+for l in "watched:64-byte pwrite, watched dir" "unwatched:64-byte pwrite, unwatched dir" "getppid:getppid (unrelated)" \
+	"rwatched:64-byte pread, watched file" "runwatched:64-byte pread, unwatched file"; do
 	k=${l%%:*}
 	awk -v label="${l#*:}" -v b="$(cell none "$k")" -v f="$(cell floor "$k")" -v c="$(cell cachewatch "$k")" \
 		-v i="$(cell inotify "$k")" -v a="$(cell fanotify "$k")" 'BEGIN {
@@ -158,7 +164,8 @@ done
 if [ -n "${BASE_REF:-}" ]; then
 	echo
 	echo "before/after: cachewatch of $BASE_REF against this tree, ns added per call (x floor)"
-	for l in "watched:64-byte pwrite, watched dir" "unwatched:64-byte pwrite, unwatched dir" "getppid:getppid (unrelated)"; do
+	for l in "watched:64-byte pwrite, watched dir" "unwatched:64-byte pwrite, unwatched dir" "getppid:getppid (unrelated)" \
+		"rwatched:64-byte pread, watched file" "runwatched:64-byte pread, unwatched file"; do
 		k=${l%%:*}
 		awk -v label="${l#*:}" -v b="$(cell none "$k")" -v f="$(cell floor "$k")" -v o="$(cell base "$k")" \
 			-v c="$(cell cachewatch "$k")" 'BEGIN {

@@ -18,7 +18,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: syscall_cost write FILE ITERS | getppid - ITERS\n");
+		fprintf(stderr, "usage: syscall_cost write|read FILE ITERS | getppid - ITERS\n");
 		return 2;
 	}
 	long iters = argc > 3 ? atol(argv[3]) : 1000000;
@@ -35,6 +35,19 @@ int main(int argc, char **argv)
 		t0 = now();
 		for (long i = 0; i < iters; i++)
 			if (pwrite(fd, buf, sizeof(buf), (i & 1023) * 64) != 64)
+				return 1;
+		t1 = now();
+		close(fd);
+	} else if (!strcmp(argv[1], "read")) {
+		/* 64-byte preads of a file that is in the page cache after the first pass */
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		t0 = now();
+		for (long i = 0; i < iters; i++)
+			if (pread(fd, buf, sizeof(buf), (i & 1023) * 64) != 64)
 				return 1;
 		t1 = now();
 		close(fd);

@@ -122,14 +122,21 @@ stop
 check_eq "SIGTERM: clean exit" "$rc" 0
 check_eq "the records survive a second restart" "$(dump_inos)" "$(inos f6 f7 f8)"
 
-# --- periodic save
+# --- periodic save; the record of a file deleted unseen leaves the data plane's map too
+echo x >"$C/gone2"
+sleep 1.2
+$STATE "$ST" "$C/f8=0.3,0.4,0.5" "$C/f7=0.2" "$C/f6=0.1" "$C/gone2=0.1"
+rm "$C/gone2"
 config 1MiB 1s
 start || not_ok "agent starts (periodic save)"
+wait_log 'access state loaded.*records=4' || not_ok "4 records loaded" "$(grep access "$T/log")"
 rm -f "$ST"
 i=0
 while [ $i -lt 50 ] && [ ! -f "$ST" ]; do sleep 0.1; i=$((i + 1)); done
 [ -f "$ST" ] && ok "access_state.interval 1s: the file is written again while running" || not_ok "periodic save"
 check_eq "periodic save holds the records" "$(dump_inos)" "$(inos f6 f7 f8)"
+check_metric "the deleted file's record is pruned from the map at the save (4 seeded, 3 left)" \
+	'cachewatch_access_records' 3 5
 stop
 
 # --- files that cannot be trusted: refused, logged, the agent starts anyway

@@ -14,7 +14,8 @@ set -euo pipefail
 
 # ext4 asks the crypto API for crc32c at run time (not a module dependency: 6.12 fails to
 # mount without crc32c_generic/crc32c-intel); 7.x names it crc32c-cryptoapi, an ext4 dependency.
-DEFAULT_MODULES="virtio_pci virtio_blk crypto-crc32c? ext4"
+# loop and xfs: test_paths clones files on a loop-mounted xfs made with reflink
+DEFAULT_MODULES="virtio_pci virtio_blk crypto-crc32c? ext4 loop? xfs"
 
 REPO_ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
 INIT_SCRIPT=$REPO_ROOT/tests/vm/init.sh
@@ -55,8 +56,10 @@ install_busybox() {
 }
 
 # Copy host file $1 to $2 inside the image (following symlinks), creating directories.
+# A busybox applet link at $2 is replaced, not written through (which would overwrite busybox).
 put_file() {
 	mkdir -p "$STAGE$(dirname -- "$2")"
+	rm -f "$STAGE$2"
 	cp -L "$1" "$STAGE$2" || die "cannot copy $1"
 }
 

@@ -30,9 +30,9 @@ fentry      build/tests/test_dataplane --backend fentry --workdir "$W"
 kprobe      build/tests/test_dataplane --backend kprobe --workdir "$W"
 tracepoint  build/tests/test_dataplane --backend tracepoint --workdir "$W"
 kretprobe   sh tests/vm/kretprobe_busy.sh "$W"
-paths-fentry      build/tests/test_paths --backend fentry --no-clone --workdir "$W"
-paths-kprobe      build/tests/test_paths --backend kprobe --no-clone --workdir "$W"
-paths-tracepoint  build/tests/test_paths --backend tracepoint --no-clone --workdir "$W"
+paths-fentry      build/tests/test_paths --backend fentry --workdir "$W"
+paths-kprobe      build/tests/test_paths --backend kprobe --workdir "$W"
+paths-tracepoint  build/tests/test_paths --backend tracepoint --workdir "$W"
 access-fentry      build/tests/test_access --backend fentry --workdir "$W"
 access-kprobe      build/tests/test_access --backend kprobe --workdir "$W"
 access-tracepoint  build/tests/test_access --backend tracepoint --workdir "$W"
@@ -153,6 +153,11 @@ payload_files() {
 		[ -f "$src" ] || die "payload program not found: $src (needed for $word)"
 		printf '%s=/repo/%s\n' "$src" "$word"
 	done
+	# what users run, not busybox: GNU cp (copy_file_range, reflinks) for test_paths and
+	# test_size, and mkfs.xfs for the clone cases
+	printf '%s=/usr/bin/cp\n' "$(command -v cp)"
+	command -v mkfs.xfs >/dev/null || die "mkfs.xfs not found (install xfsprogs: make deps)"
+	printf '%s=/usr/sbin/mkfs.xfs\n' "$(command -v mkfs.xfs)"
 	for word in ${VM_EXTRA_FILES:-}; do
 		printf '%s\n' "$word"
 	done

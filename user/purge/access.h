@@ -126,6 +126,7 @@ bool cw_access_keeper_due(const struct cw_access_keeper *k, double now, const st
 
 /* Collects the records of the given devices (all when ndevs is 0) through
  * cw_access_foreach, leaving out those seen says are gone (seen may be NULL);
- * *dropped counts them. */
+ * *dropped counts them. The gone ones are also deleted from the data plane's map,
+ * unless used again meanwhile. */
 int cw_access_collect(struct cw_loader *l, const uint64_t *devs, size_t ndevs, const struct cw_access_seen *seen,
 		      struct cw_access_table *out, size_t *dropped);

@@ -65,27 +65,58 @@ struct collect {
 	struct cw_access_table *t;
 	size_t cap;
 	size_t dropped;
+	struct cw_access_table gone; /* records of files a complete scan no longer found */
+	size_t gone_cap;
 };
+
+static int table_add(struct cw_access_table *t, size_t *cap, uint64_t dev, uint64_t ino,
+		     const struct cw_access_rec *r)
+{
+	if (t->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 1024;
+		struct cw_access_entry *e = realloc(t->e, ncap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		t->e = e;
+		*cap = ncap;
+	}
+	t->e[t->n++] = (struct cw_access_entry){ .dev = dev, .ino = ino, .r = *r };
+	return 0;
+}
 
 static int collect_one(void *ctx, uint64_t st_dev, uint64_t ino, const struct cw_access_rec *r)
 {
 	struct collect *c = ctx;
-	if (!dev_wanted(c->devs, c->ndevs, st_dev) || cw_access_seen_gone(c->seen, st_dev, ino, r->last_ns)) {
+	if (!dev_wanted(c->devs, c->ndevs, st_dev)) {
 		c->dropped++;
+		return 0;
+	}
+	if (cw_access_seen_gone(c->seen, st_dev, ino, r->last_ns)) {
+		c->dropped++;
+		/* pruning is an economy: without memory, the record just stays */
+		if (c->gone.n < CW_ACCESS_STATE_MAX_RECORDS)
+			(void)table_add(&c->gone, &c->gone_cap, st_dev, ino, r);
 		return 0;
 	}
 	if (c->t->n >= CW_ACCESS_STATE_MAX_RECORDS)
 		return 0;
-	if (c->t->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024;
-		struct cw_access_entry *e = realloc(c->t->e, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		c->t->e = e;
-		c->cap = cap;
+	return table_add(c->t, &c->cap, st_dev, ino, r);
+}
+
+/* Deletes from the map the records of files deleted or moved out where the data plane
+ * could not see it (tracepoint unlinks by path on tmpfs, xfs ...), so they do not fill
+ * it. A record used again since it was read is kept: that file is in use. */
+static size_t prune_gone(struct cw_loader *l, const struct cw_access_table *gone)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < gone->n; i++) {
+		const struct cw_access_entry *e = &gone->e[i];
+		struct cw_access_rec now;
+		if (cw_access_lookup(l, e->dev, e->ino, &now) || now.last_ns != e->r.last_ns)
+			continue;
+		n += cw_access_forget(l, e->dev, e->ino) == 0;
 	}
-	c->t->e[c->t->n++] = (struct cw_access_entry){ .dev = st_dev, .ino = ino, .r = *r };
-	return 0;
+	return n;
 }
 
 int cw_access_collect(struct cw_loader *l, const uint64_t *devs, size_t ndevs, const struct cw_access_seen *seen,
@@ -97,6 +128,9 @@ int cw_access_collect(struct cw_loader *l, const uint64_t *devs, size_t ndevs, c
 	int rc = cw_access_foreach(l, collect_one, &c);
 	if (rc)
 		cw_access_table_free(out);
+	else
+		prune_gone(l, &c.gone);
+	cw_access_table_free(&c.gone);
 	if (dropped)
 		*dropped = c.dropped;
 	return rc;

@@ -26,29 +26,20 @@ int main(int argc, char **argv)
 	double t0, t1;
 
 	memset(buf, 'b', sizeof(buf));
-	if (!strcmp(argv[1], "write")) {
-		int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int rw = !strcmp(argv[1], "write") ? 1 : !strcmp(argv[1], "read") ? 0 : -1;
+	if (rw >= 0) {
+		/* 64-byte pwrites or preads within the first 64 KiB (in the page cache after one pass) */
+		int fd = rw ? open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644) : open(argv[2], O_RDONLY);
 		if (fd < 0) {
 			perror(argv[2]);
 			return 1;
 		}
 		t0 = now();
-		for (long i = 0; i < iters; i++)
-			if (pwrite(fd, buf, sizeof(buf), (i & 1023) * 64) != 64)
+		for (long i = 0; i < iters; i++) {
+			off_t off = (i & 1023) * 64;
+			if ((rw ? pwrite(fd, buf, sizeof(buf), off) : pread(fd, buf, sizeof(buf), off)) != 64)
 				return 1;
-		t1 = now();
-		close(fd);
-	} else if (!strcmp(argv[1], "read")) {
-		/* 64-byte preads of a file that is in the page cache after the first pass */
-		int fd = open(argv[2], O_RDONLY);
-		if (fd < 0) {
-			perror(argv[2]);
-			return 1;
 		}
-		t0 = now();
-		for (long i = 0; i < iters; i++)
-			if (pread(fd, buf, sizeof(buf), (i & 1023) * 64) != 64)
-				return 1;
 		t1 = now();
 		close(fd);
 	} else {

@@ -519,7 +519,7 @@ static int gnu_cp(void)
 }
 
 /* coreutils 9 clones by default where it can (--reflink=auto); busybox's cp
- * (in the qemu VMs) copies the data */
+ * (a minimal system's) copies the data */
 static void c_cp_auto(struct where *w)
 {
 	run_cmd("cp '%s' '%s'", w);

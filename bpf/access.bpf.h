@@ -30,9 +30,9 @@ __u64 access_deleted;
  * and compare with atime and mtime, while BPF only reads the boot clock
  * before 6.1 (bpf_ktime_get_tai_ns). */
 __u64 realtime_offset_ns;
-/* Root slots whose files' opens are tracked (per cache `track_reads`, set by
- * userspace at arming): bit n for slot n. 0, when no cache tracks reads,
- * turns every open away before it costs more than this load. */
+/* Root slots whose files' opens and reads are tracked (per cache `track_reads`,
+ * set by userspace at arming): bit n for slot n. 0, when no cache tracks reads,
+ * turns every open and read away before it costs more than this load. */
 __u64 read_slots;
 
 static __always_inline int reads_tracked(const struct cw_stats_key *key)

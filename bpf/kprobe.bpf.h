@@ -35,7 +35,8 @@ int BPF_KRETPROBE(krp_vfs_writev, long ret)
 SEC("kprobe/vfs_read")
 int BPF_KPROBE(kp_vfs_read, struct file *file)
 {
-	copy_enter(file, NULL, COPY_DATA);
+	if (read_slots) /* else no cache tracks reads; the return finds no entry */
+		copy_enter(file, NULL, COPY_DATA);
 	return 0;
 }
 
@@ -49,7 +50,8 @@ int BPF_KRETPROBE(krp_vfs_read, long ret)
 SEC("kprobe/vfs_readv")
 int BPF_KPROBE(kp_vfs_readv, struct file *file)
 {
-	copy_enter(file, NULL, COPY_DATA);
+	if (read_slots)
+		copy_enter(file, NULL, COPY_DATA);
 	return 0;
 }
 

@@ -8,7 +8,10 @@ static __always_inline void read_file(struct file *f, __s64 ret, __u32 slot)
 {
 	struct cw_stats_key key;
 
-	if (f && attribute_file(f, &key, slot))
+	/* no cache tracks reads: one load, no attribution */
+	if (!read_slots)
+		return;
+	if (f && attribute_file(f, &key, slot) && reads_tracked(&key))
 		commit_read(&key, ret);
 }
 
@@ -115,7 +118,7 @@ static __always_inline void copy_exit(__s64 ret)
 	}
 	if (op.wwatched)
 		commit_write(&op.wkey, ret, lat);
-	if (op.rwatched)
+	if (op.rwatched && reads_tracked(&op.rkey))
 		commit_read(&op.rkey, ret);
 }
 
@@ -159,7 +162,7 @@ static __always_inline void uring_done(struct io_kiocb *req, __s64 res)
 		commit_write_untimed(&key, res);
 		size_write_completed(&key, BPF_CORE_READ(f, f_inode), res);
 	}
-	else
+	else if (reads_tracked(&key))
 		commit_read(&key, res);
 }
 

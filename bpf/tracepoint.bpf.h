@@ -456,7 +456,9 @@ int BPF_PROG(tp_sys_exit, struct pt_regs *regs, long ret)
 		break;
 	/* reads are counted at exit only: the file and the result, no entry state */
 	case SYS_READ:
-		read_file(arg_file(regs, ia32, 0), ret, SLOT_READ);
+		/* read_file checks read_slots too, after the fd lookup this skips */
+		if (read_slots)
+			read_file(arg_file(regs, ia32, 0), ret, SLOT_READ);
 		break;
 	case SYS_SENDFILE:
 		write_exit(ret);

@@ -11,7 +11,7 @@
 #include "dp_harness.h"
 #include "dataplane/access.h"
 
-enum field { READ_OPENS, ENTRIES_WRITTEN, ENTRIES_REUSED, WRITE_BYTES };
+enum field { READ_OPENS, ENTRIES_WRITTEN, ENTRIES_REUSED, WRITE_BYTES, READ_BYTES, READS };
 
 static uint64_t dir_field(struct ctx *c, const char *cache_name, const char *dir, enum field f)
 {
@@ -21,7 +21,8 @@ static uint64_t dir_field(struct ctx *c, const char *cache_name, const char *dir
 
 	if (d)
 		v = f == READ_OPENS ? d->read_opens : f == ENTRIES_WRITTEN ? d->entries_written
-			: f == ENTRIES_REUSED ? d->entries_reused : d->write_bytes;
+			: f == ENTRIES_REUSED ? d->entries_reused : f == READ_BYTES ? d->read_bytes
+			: f == READS ? d->reads : d->write_bytes;
 	cw_snapshot_put(s);
 	return v;
 }
@@ -282,6 +283,19 @@ static void test_reuse(struct ctx *c)
 
 /* track_reads: false turns a cache's opens, records and entry counters off
  * (its writes still count); a cache beside it keeps them. */
+/* read(2) until the end of the file */
+static void read_file_all(const char *path)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+}
+
 static void test_track_reads_off(struct ctx *c)
 {
 	char off[PATH_MAX], on[PATH_MAX], f[PATH_MAX], g[PATH_MAX];
@@ -309,6 +323,11 @@ static void test_track_reads_off(struct ctx *c)
 	tap_eq(dir_field(c, "troff", ".", WRITE_BYTES), 100, "track_reads: false: writes still count");
 	tap_ok(dir_field(c, "tron", ".", READ_OPENS) == 1 && lookup(c, g, &r) == 0 && r.count == 1,
 	       "the cache beside it still tracks its opens");
+	read_file_all(f);
+	read_file_all(g);
+	tap_eq(dir_field(c, "troff", ".", READS) + dir_field(c, "troff", ".", READ_BYTES), 0,
+	       "track_reads: false: its reads are not counted either");
+	tap_eq(dir_field(c, "tron", ".", READ_BYTES), 100, "the cache beside it counts the 100 bytes read");
 }
 
 /* A record map of 16 entries: opens past it are counted and dropped, the

@@ -58,7 +58,7 @@ struct cw_cache_config {
 	unsigned group_depth;
 	unsigned max_groups;     /* default 64; 0 = unlimited */
 	bool wait_for_path;
-	bool track_reads;        /* default true: opens for reading, access records, reuse (docs/backends.md) */
+	bool track_reads;        /* default true: read counters, opens for reading, access records, reuse (docs/backends.md) */
 	struct cw_purge_policy purge;
 	int line;                /* where it was defined, for messages (0 if not from a file) */
 	int column;

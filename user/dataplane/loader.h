@@ -38,7 +38,7 @@ struct cw_loader_maps {
 	__u64 *access_deleted;        /* records deleted, by BPF and by access.c */
 	__u64 *realtime_offset_ns;    /* CLOCK_REALTIME - CLOCK_BOOTTIME, set by access.c */
 	uint64_t access_map_bytes;    /* its kernel memory (memlock in fdinfo), 0 if unknown */
-	__u64 *read_slots;            /* bit per root slot: opens tracked (track_reads) */
+	__u64 *read_slots;            /* bit per root slot: reads and opens tracked (track_reads) */
 	__u64 *watch_gen;   /* bumped when the watched set changes */
 	__u64 *group_count; /* groups admitted per root slot, CW_MAX_ROOTS of them */
 	struct cw_activity *activity; /* CW_ACTIVITY_SLOTS commit counters */

@@ -20,54 +20,16 @@ trap cleanup EXIT
 STATE="python3 tests/lib/access_state.py"
 PORT=$(free_port 5)
 URL="http://127.0.0.1:$PORT"
-NOW=$(date +%s)
-DAY=86400
 M="$T/m"
 ST="$T/state/access.state"
 mkdir -p "$M" "$T/state"
 chmod 755 "$T/state"
 mount -t tmpfs -o noatime,size=32m cwnoatime "$M" || { not_ok "mount a noatime tmpfs"; tap_end; exit 1; }
 
-# mk DIR: f1 (1 day) .. f8 (8 days), 40 KiB each
-mk() {
-	rm -rf "$1"
-	mkdir -p "$1"
-	for i in 1 2 3 4 5 6 7 8; do
-		head -c 40960 /dev/urandom >"$1/f$i"
-		touch -d "@$((NOW - i * DAY))" "$1/f$i"
-	done
-}
 left() { ls "$1" | grep -v '^new$' | tr '\n' ' '; }
-start() {
-	: >"$T/log"
-	"$BIN" run --config.file "$T/cfg.yml" --web.listen-address "127.0.0.1:$PORT" --log.level debug >>"$T/log" 2>&1 &
-	pid=$!
-	i=0
-	while [ $i -lt 150 ]; do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/ready")" = 200 ] && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-stop() {
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	pid=""
-}
-wait_purge() { # CACHE: waits for its purge after the start-up scan
-	i=0
-	while [ $i -lt 100 ]; do
-		[ "$(grep -c "purge finished\" cache=$1 " "$T/log")" -ge 1 ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+wait_purge() { wait_log "purge finished\" cache=$1 "; } # CACHE: its purge after the start-up scan
 
-for d in acc mx hot; do mk "$M/$d"; done
+for d in acc mx hot; do mk_aged "$M/$d"; done
 cat >"$T/cfg.yml" <<YML
 poll_interval: 200ms
 access_state:
@@ -83,7 +45,7 @@ caches:
     path: $M/hot
     purge: {max_size: 400KiB, timestamp: mtime, interval: 1h, keep_hot: {window: 8s, min_accesses: 3}}
 YML
-if start; then ok "agent starts"; else not_ok "agent starts" "$(tail -5 "$T/log")"; fi
+if agent_start; then ok "agent starts"; else not_ok "agent starts" "$(tail -5 "$T/log")"; fi
 sleep 1.2
 # keep_hot: f6 read 3 times, then it leaves the 8 s window
 for k in 1 2 3; do cat "$M/hot/f6" >/dev/null; done
@@ -102,7 +64,7 @@ check_eq "keep_hot: f8 (3 reads in the window) kept; f7 (2 reads), f6 (3 reads, 
 check_metric "keep_hot's kept files in the metrics" 'cachewatch_purge_kept_hot_files{cache="hot"}' 1
 
 # state survives a restart: the reads are ranked as uses after SIGTERM and a new start
-stop
+agent_stop
 check_eq "SIGTERM: clean exit" "$rc" 0
 acc_inos=$(for f in f6 f7 f8; do stat -c %i "$M/acc/$f"; done | sort -n | tr '\n' ' ')
 got=$($STATE --dump "$ST" | awk -v d="$(stat -c %d "$M/acc")" '$1 == d { print $2 }' | sort -n | tr '\n' ' ')
@@ -112,10 +74,10 @@ case "$got" in
 *) not_ok "the state file holds the reads" "got $got" "want $acc_inos among them" ;;
 esac
 sed -i 's/max_size: 400KiB, timestamp: access/max_size: 280KiB, timestamp: access/' "$T/cfg.yml"
-if start; then ok "agent restarts"; else not_ok "agent restarts" "$(tail -5 "$T/log")"; fi
+if agent_start; then ok "agent restarts"; else not_ok "agent restarts" "$(tail -5 "$T/log")"; fi
 wait_purge acc || not_ok "acc: a purge after the restart"
 # 6 files + new = 320 KiB > 252 KiB: down to 224 KiB, 96 KiB: f3, f2, f1 go (not read)
 check_eq "after a restart the files read before it are still ranked as used" "$(left "$M/acc")" "f6 f7 f8 "
-stop
+agent_stop
 
 tap_end

@@ -26,17 +26,9 @@ grep -q " $T/m tmpfs .*noatime" /proc/mounts && ok "tmpfs mounted noatime" || no
 
 # victims OUT STATUS: sorted base names of the files with that status
 victims() { sed -n "s|^$2 *[a-z_]* *[0-9]* *[0-9dhms]* $C/||p" "$1" | sort | tr '\n' ' '; }
-# mkc: f1 (used 1 day ago) .. f8 (8 days ago), 40 KiB each; then f8 f7 f6, the
-# oldest, are read (cat): on noatime their atime does not move
-mkc() {
-	rm -rf "$C"
-	mkdir -p "$C"
-	for i in 1 2 3 4 5 6 7 8; do
-		head -c 40960 /dev/urandom >"$C/f$i"
-		touch -d "@$((NOW - i * DAY))" "$C/f$i"
-	done
-}
-mkc
+# mk_aged (tests/lib/tap.sh): f1 (used 1 day ago) .. f8 (8 days ago); then f8 f7 f6,
+# the oldest, are read (cat): on noatime their atime does not move
+mk_aged "$C"
 a_before=$(stat -c %X "$C/f8")
 sleep 1.2 # accesses after the files' birth (a record older than its file is another file's)
 cat "$C/f8" "$C/f7" "$C/f6" >/dev/null
@@ -55,7 +47,7 @@ check_eq "the files read stay" "$(ls "$C" | tr '\n' ' ')" "f1 f2 f3 f6 f7 f8 "
 grep -q "3 files had access records" "$T/out" && ok "the summary counts the records used" || not_ok "records in the summary" "$(cat "$T/out")"
 
 # a file read long ago (per the record) and written since: mtime wins (max of both)
-mkc
+mk_aged "$C"
 sleep 1.2
 $STATE "$ST" "$C/f8=0.1"
 touch -m -d "@$((NOW - 9 * DAY))" "$C/f7"
@@ -68,7 +60,7 @@ check_eq "record and mtime: the later wins; no record: max(atime, mtime)" "$(vic
 check_eq "max_age under timestamp access" "$(victims "$T/out" would-delete)" "f6 f7 "
 
 # the state file is refused (and ignored: max(atime, mtime)) when it cannot be trusted
-mkc
+mk_aged "$C"
 sleep 1.2
 bad_state() { # NAME EXPECTED-REASON: runs a purge with $ST as prepared
 	"$BIN" purge --dry-run --max-size 300KiB --timestamp access --state-file "$ST" "$C" >"$T/out" 2>"$T/err"
@@ -126,7 +118,7 @@ check_eq "config mode reads access_state.path" "$(victims "$T/out" would-delete)
 
 # keep_hot: read 3 times within the window (10s) are kept by a size purge; 2 times,
 # or 3 times with one outside the window, are not
-mkc
+mk_aged "$C"
 sleep 12 # every access below comes after the files' birth
 $STATE "$ST" "$C/f8=1,2,3" "$C/f7=1,2" "$C/f6=1,2,11"
 "$BIN" purge --dry-run --max-size 300KiB --timestamp mtime --keep-hot-accesses 3 --keep-hot-window 10s \

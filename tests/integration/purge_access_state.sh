@@ -21,22 +21,11 @@ trap cleanup EXIT
 STATE="python3 tests/lib/access_state.py"
 PORT=$(free_port 3)
 URL="http://127.0.0.1:$PORT"
-NOW=$(date +%s)
-DAY=86400
 C="$T/c"
 ST="$T/state/access.state"
 mkdir -p "$T/state"
 chmod 755 "$T/state"
 
-victims() { sed -n "s|^$2 *[a-z_]* *[0-9]* *[0-9dhms]* $C/||p" "$1" | sort | tr '\n' ' '; }
-mkc() {
-	rm -rf "$C"
-	mkdir -p "$C"
-	for i in 1 2 3 4 5 6 7 8; do
-		head -c 40960 /dev/urandom >"$C/f$i"
-		touch -d "@$((NOW - i * DAY))" "$C/f$i"
-	done
-}
 # config MAX_SIZE [INTERVAL]
 config() {
 	cat >"$T/cfg.yml" <<YML
@@ -54,48 +43,18 @@ caches:
       keep_hot: {window: 1h, min_accesses: 3}
 YML
 }
-# start: runs the agent, waits until it is ready (0) or gone (1)
-start() {
-	: >"$T/log"
-	"$BIN" run --config.file "$T/cfg.yml" --web.listen-address "127.0.0.1:$PORT" --log.level debug >>"$T/log" 2>&1 &
-	pid=$!
-	i=0
-	while [ $i -lt 150 ]; do
-		[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/ready")" = 200 ] && return 0
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-# stop: SIGTERM, waits; the exit status in $rc
-stop() {
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	pid=""
-}
-wait_log() { # PATTERN: up to 10 s
-	i=0
-	while [ $i -lt 100 ]; do
-		grep -q "$1" "$T/log" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 inos() { for f in "$@"; do stat -c %i "$C/$f"; done | sort -n | tr '\n' ' '; }
 dump_inos() { $STATE --dump "$ST" | awk '{ print $2 }' | sort -n | tr '\n' ' '; }
 
 # --- seeded at start: the purge ranks by the records
-mkc
+mk_aged "$C"
 echo x >"$C/gone"
 sleep 1.2 # accesses after the files' birth
 $STATE "$ST" "$C/f8=0.3,0.4,0.5" "$C/f7=0.2" "$C/f6=0.1" "$C/gone=0.1"
 gone_ino=$(stat -c %i "$C/gone")
 rm "$C/gone"
 config 300KiB
-if start; then ok "agent starts with a state file"; else not_ok "agent starts" "$(tail -5 "$T/log")"; fi
+if agent_start; then ok "agent starts with a state file"; else not_ok "agent starts" "$(tail -5 "$T/log")"; fi
 wait_log 'access state loaded.*records=4' && ok "log: access state loaded, 4 records" || not_ok "loaded log line" "$(grep access "$T/log")"
 wait_log 'purge finished" cache=c' || not_ok "the start-up purge finished" "$(tail -5 "$T/log")"
 check_eq "the agent's purge deleted the oldest files not read" "$(ls "$C" | tr '\n' ' ')" "f1 f2 f3 f6 f7 f8 "
@@ -103,7 +62,7 @@ check_metric "keep_hot's kept files in the metrics" 'cachewatch_purge_kept_hot_f
 check_metric "keep_hot's kept bytes in the metrics" 'cachewatch_purge_kept_hot_bytes{cache="c"}' 40960
 before=$($STATE --dump "$ST" | sort)
 rm -f "$ST"
-stop
+agent_stop
 check_eq "SIGTERM: clean exit" "$rc" 0
 [ -f "$ST" ] && ok "the state file is written at stop" || not_ok "state written at stop" "$(grep access "$T/log")"
 check_eq "mode 0600, owned by root" "$(stat -c '%a %u' "$ST")" "600 0"
@@ -115,10 +74,10 @@ check_eq "records unchanged by the round trip" "$($STATE --dump "$ST" | sort)" "
 
 # --- a restart: the records still rank the purge (and are written again)
 config 200KiB
-if start; then ok "agent restarts"; else not_ok "agent restarts" "$(tail -5 "$T/log")"; fi
+if agent_start; then ok "agent restarts"; else not_ok "agent restarts" "$(tail -5 "$T/log")"; fi
 wait_log 'purge finished" cache=c' || not_ok "the purge after the restart finished" "$(tail -5 "$T/log")"
 check_eq "after a restart the files read are still ranked as used" "$(ls "$C" | tr '\n' ' ')" "f1 f6 f7 f8 "
-stop
+agent_stop
 check_eq "SIGTERM: clean exit" "$rc" 0
 check_eq "the records survive a second restart" "$(dump_inos)" "$(inos f6 f7 f8)"
 
@@ -128,7 +87,7 @@ sleep 1.2
 $STATE "$ST" "$C/f8=0.3,0.4,0.5" "$C/f7=0.2" "$C/f6=0.1" "$C/gone2=0.1"
 rm "$C/gone2"
 config 1MiB 1s
-start || not_ok "agent starts (periodic save)"
+agent_start || not_ok "agent starts (periodic save)"
 wait_log 'access state loaded.*records=4' || not_ok "4 records loaded" "$(grep access "$T/log")"
 rm -f "$ST"
 i=0
@@ -137,12 +96,12 @@ while [ $i -lt 50 ] && [ ! -f "$ST" ]; do sleep 0.1; i=$((i + 1)); done
 check_eq "periodic save holds the records" "$(dump_inos)" "$(inos f6 f7 f8)"
 check_metric "the deleted file's record is pruned from the map at the save (4 seeded, 3 left)" \
 	'cachewatch_access_records' 3 5
-stop
+agent_stop
 
 # --- files that cannot be trusted: refused, logged, the agent starts anyway
 config 1MiB
 refused() { # NAME REASON
-	if start; then
+	if agent_start; then
 		if grep -q "access state refused and ignored.*$2" "$T/log"; then
 			ok "$1: the agent starts and logs why the state was refused"
 		else
@@ -151,7 +110,7 @@ refused() { # NAME REASON
 	else
 		not_ok "$1: the agent starts" "$(tail -5 "$T/log")"
 	fi
-	stop
+	agent_stop
 	check_eq "$1: clean exit" "$rc" 0
 }
 $STATE "$ST" --corrupt "$C/f8=0.3"
@@ -178,12 +137,12 @@ grep -q 'access state not saved.*directory writable by group or others' "$T/log"
 	ok "nothing is written into a directory others can write" || not_ok "save refused" "$(grep access "$T/log")"
 chmod 755 "$T/state"
 rm -rf "$T/state"
-if start; then
+if agent_start; then
 	grep -q 'no access state to load' "$T/log" && ok "missing directory: logged, the agent starts" || not_ok "missing dir logged"
 else
 	not_ok "missing directory: the agent starts"
 fi
-stop
+agent_stop
 [ ! -e "$T/state" ] && ok "the directory is not created by the agent" || not_ok "directory created"
 
 tap_end

@@ -101,15 +101,6 @@ caches:
 EOF
 "$BIN" run --config.file "$T/cfg.yml" --web.listen-address "127.0.0.1:$PORT" --log.level debug >"$T/log" 2>&1 &
 pid=$!
-wait_log() { # wait_log PATTERN SECONDS
-	i=0
-	while [ $i -lt $(($2 * 10)) ]; do
-		grep -q "$1" "$T/log" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 wait_log 'purge finished" cache=pip' 15 && ok "the agent purged the real cache first" ||
 	not_ok "the agent purged the real cache" "$(tail -n 5 "$T/log")"
 check_eq "... all 3 old files of the user's cache" "$(find "$ROOT" -type f | wc -l)" 0

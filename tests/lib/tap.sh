@@ -77,3 +77,48 @@ wait_prom_query() {
 check_metric() {
 	got=$(wait_metric "$2" "$3" "${4:-15}") && ok "$1" || not_ok "$1" "$2 = $got, want $3"
 }
+
+# The agent of one test: $BIN run with $T/cfg.yml on $PORT ($URL), its log (debug) in $T/log.
+# agent_start: 0 once /-/ready answers 200, 1 when the agent exits first or is not
+# ready within 15 s; the agent's pid in $pid
+agent_start() {
+	: >"$T/log"
+	"$BIN" run --config.file "$T/cfg.yml" --web.listen-address "127.0.0.1:$PORT" --log.level debug >>"$T/log" 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 150 ]; do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/-/ready")" = 200 ] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+# agent_stop: SIGTERM, waits; the exit status in $rc
+agent_stop() {
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	pid=""
+}
+# wait_log PATTERN [SECONDS]: 0 once $T/log matches PATTERN (grep), within SECONDS (10)
+wait_log() {
+	i=0
+	while [ $i -lt $((${2:-10} * 10)) ]; do
+		grep -q "$1" "$T/log" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# mk_aged DIR: a fresh DIR with f1 (last modified 1 day ago) .. f8 (8 days), 40 KiB each
+mk_aged() {
+	now=$(date +%s)
+	rm -rf "$1"
+	mkdir -p "$1"
+	for i in 1 2 3 4 5 6 7 8; do
+		head -c 40960 /dev/urandom >"$1/f$i"
+		touch -d "@$((now - i * 86400))" "$1/f$i"
+	done
+}

@@ -8,14 +8,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-BIN=$BUILD/cachewatch
 COST=$BUILD/bench/read_cost
 ITERS=${ITERS:-200000}
 REPS=${REPS:-5}
 BACKEND=${BACKEND:-auto}
+. bench/lib.sh
+cw_need_root read_cost
 work=$(mktemp -d /var/tmp/cw-bench-XXXXXX)
-agent=""
-cleanup() { [ -n "$agent" ] && kill "$agent" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { cw_bench_cleanup; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 mkdir -p "$work/watched/g" "$work/unwatched/g"
 for d in watched unwatched; do
@@ -35,7 +35,6 @@ measure() {
 
 # start_agent TRACK_READS
 start_agent() {
-	port=$((20000 + $$ % 20000))
 	cat >"$work/agent.yml" <<EOC
 bpf: {attach: $BACKEND}
 caches:
@@ -44,18 +43,7 @@ caches:
     group_depth: 1
     track_reads: $1
 EOC
-	"$BIN" run --config.file="$work/agent.yml" --web.listen-address="127.0.0.1:$port" >/dev/null 2>"$work/log" &
-	agent=$!
-	for _ in $(seq 200); do grep -q 'msg=watching cache=' "$work/log" && return 0; sleep 0.1; done
-	echo "agent did not attach:" >&2
-	cat "$work/log" >&2
-	exit 1
-}
-
-stop_agent() {
-	kill "$agent"
-	wait "$agent" || true
-	agent=""
+	cw_agent_start "$work/log" --config.file "$work/agent.yml"
 }
 
 # Baseline and attached rounds alternate so drift in machine load hits both.
@@ -67,10 +55,10 @@ for _ in $(seq "${ROUNDS:-5}"); do
 	start_agent true
 	backend=$(sed -n 's/.*BPF attached" backend=\([a-z]*\).*/\1/p' "$work/log")
 	measure >>"$work/att"
-	stop_agent
+	cw_agent_stop
 	start_agent false
 	measure >>"$work/off"
-	stop_agent
+	cw_agent_stop
 done
 col() { awk -v c="$2" '{print $c}' "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "backend: $backend; $ITERS calls per run, fastest of $REPS runs per round, median of ${ROUNDS:-5} alternating rounds; CPU ns per call"

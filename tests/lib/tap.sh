@@ -114,11 +114,11 @@ wait_log() {
 
 # mk_aged DIR: a fresh DIR with f1 (last modified 1 day ago) .. f8 (8 days), 40 KiB each
 mk_aged() {
-	now=$(date +%s)
+	aged_now=$(date +%s)
 	rm -rf "$1"
 	mkdir -p "$1"
 	for i in 1 2 3 4 5 6 7 8; do
 		head -c 40960 /dev/urandom >"$1/f$i"
-		touch -d "@$((now - i * 86400))" "$1/f$i"
+		touch -d "@$((aged_now - i * 86400))" "$1/f$i"
 	done
 }
